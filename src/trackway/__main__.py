@@ -1,0 +1,3 @@
+from trackway.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP surface: routes, request decoding, auth, errors, rendering."""

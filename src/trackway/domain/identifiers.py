@@ -1,0 +1,78 @@
+"""Normalising the identifiers that find a customer: externalId, email, phone.
+
+Values that clients send by mistake (`undefined`, `[object Object]`, ...)
+are refused rather than matched, so they can never fuse strangers.
+"""
+
+import email_validator
+import phonenumbers
+
+from trackway.domain.errors import invalid
+from trackway.domain.model import Identifier, IdentifierKind
+
+MAX_IDENTIFIER = 256
+
+# Compared case-insensitively after trimming.
+_PLACEHOLDERS = frozenset(
+    {"", "undefined", "null", "none", "nan", "[object object]", "0"}
+)
+
+
+def reject_placeholder(value: str, field: str, pointer: str | None) -> None:
+    if value.strip().casefold() in _PLACEHOLDERS:
+        raise invalid(f"{field} has a placeholder value, not an identifier", pointer)
+
+
+def normalise_external_id(value: str, pointer: str | None = None) -> str:
+    """Kept exactly as sent; only placeholders and oversize are refused."""
+    reject_placeholder(value, "externalId", pointer)
+    if len(value) > MAX_IDENTIFIER:
+        raise invalid(f"externalId is longer than {MAX_IDENTIFIER} characters", pointer)
+    return value
+
+
+def normalise_email(value: str, pointer: str | None = None) -> str:
+    """Trimmed and case-folded, after a syntax check (no DNS lookup)."""
+    reject_placeholder(value, "email", pointer)
+    address = value.strip()
+    if len(address) > MAX_IDENTIFIER:
+        raise invalid(f"email is longer than {MAX_IDENTIFIER} characters", pointer)
+    try:
+        email_validator.validate_email(address, check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        raise invalid(f"email is not a valid address: {error}", pointer) from None
+    return address.casefold()
+
+
+def normalise_phone(
+    value: str, default_region: str | None, pointer: str | None = None
+) -> str:
+    """E.164 (`+14155550100`); a number without `+` needs a default region."""
+    reject_placeholder(value, "phone", pointer)
+    text = value.strip()
+    if len(text) > MAX_IDENTIFIER:
+        raise invalid(f"phone is longer than {MAX_IDENTIFIER} characters", pointer)
+    if not text.startswith("+") and default_region is None:
+        raise invalid(
+            "phone must start with + and a country code "
+            "(no default region is configured)",
+            pointer,
+        )
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException:
+        raise invalid("phone is not a phone number", pointer) from None
+    if not phonenumbers.is_valid_number(number):
+        raise invalid("phone is not a valid phone number", pointer)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def identifier(
+    kind: IdentifierKind, value: str, default_region: str | None = None
+) -> Identifier:
+    """Normalise a lookup value the way identity calls are normalised."""
+    if kind is IdentifierKind.EMAIL:
+        return Identifier(kind, normalise_email(value))
+    if kind is IdentifierKind.PHONE:
+        return Identifier(kind, normalise_phone(value, default_region))
+    return Identifier(kind, normalise_external_id(value))

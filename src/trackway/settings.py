@@ -1,0 +1,82 @@
+"""One typed settings object, read once at start-up from `TRACKWAY_*`.
+
+A bad value stops start-up with a message naming the variable.
+"""
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+import phonenumbers
+
+PREFIX = "TRACKWAY_"
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class SettingsError(Exception):
+    """A setting has a value Trackway cannot run with."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = "sqlite:///./trackway.db"
+    max_body_bytes: Positive = 1024 * 1024
+    max_json_depth: Annotated[int, msgspec.Meta(ge=4, le=1000)] = 32
+    session_gap_minutes: Positive = 30
+    anonymous_retention_days: Positive = 30
+    dedupe_window_hours: Positive = 24
+    rate_limit: Annotated[int, msgspec.Meta(ge=0)] = 0
+    meta_rules: Literal["kustomer", "lenient"] = "kustomer"
+    default_phone_region: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @property
+    def session_gap_ms(self) -> int:
+        return self.session_gap_minutes * 60_000
+
+    @property
+    def anonymous_retention_ms(self) -> int:
+        return self.anonymous_retention_days * 86_400_000
+
+    @property
+    def dedupe_window_ms(self) -> int:
+        return self.dedupe_window_hours * 3_600_000
+
+
+def env_name(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, **overrides: object
+) -> Settings:
+    """Build settings from the environment, then from explicit overrides.
+
+    Overrides that are None are ignored, so CLI flags left unset fall back to
+    the environment.
+    """
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for field in Settings.__struct_fields__:
+        value = environ.get(env_name(field))
+        if value is not None and value != "":
+            raw[field] = value
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    for field, value in raw.items():
+        try:
+            msgspec.convert({field: value}, Settings, strict=False)
+        except msgspec.ValidationError as error:
+            message = str(error).split(" - at ")[0]
+            raise SettingsError(f"{env_name(field)}: {message}") from None
+    settings = msgspec.convert(raw, Settings, strict=False)
+    _check_phone_region(settings.default_phone_region)
+    return settings
+
+
+def _check_phone_region(region: str | None) -> None:
+    if region is None:
+        return
+    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        name = env_name("default_phone_region")
+        raise SettingsError(f"{name}: {region!r} is not a known region code")

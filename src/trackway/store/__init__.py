@@ -1,0 +1,1 @@
+"""Tables, migrations, queries and the write path (SQLite and PostgreSQL)."""
