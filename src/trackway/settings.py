@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 import msgspec
 import phonenumbers
 
+from trackway.domain.policy import Policy
+
 PREFIX = "TRACKWAY_"
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
@@ -31,17 +33,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_phone_region: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    @property
-    def session_gap_ms(self) -> int:
-        return self.session_gap_minutes * 60_000
-
-    @property
-    def anonymous_retention_ms(self) -> int:
-        return self.anonymous_retention_days * 86_400_000
-
-    @property
-    def dedupe_window_ms(self) -> int:
-        return self.dedupe_window_hours * 3_600_000
+    def policy(self) -> Policy:
+        """The parts of the settings that the identity rules read."""
+        return Policy(
+            strict_attributes=self.meta_rules == "kustomer",
+            default_phone_region=self.default_phone_region,
+            session_gap_ms=self.session_gap_minutes * 60_000,
+            anonymous_retention_ms=self.anonymous_retention_days * 86_400_000,
+            dedupe_window_ms=self.dedupe_window_hours * 3_600_000,
+        )
 
 
 def env_name(field: str) -> str:
@@ -63,9 +63,9 @@ def load_settings(
         if value is not None and value != "":
             raw[field] = value
     raw.update({k: v for k, v in overrides.items() if v is not None})
-    for field, value in raw.items():
+    for field, given in raw.items():
         try:
-            msgspec.convert({field: value}, Settings, strict=False)
+            msgspec.convert({field: given}, Settings, strict=False)
         except msgspec.ValidationError as error:
             message = str(error).split(" - at ")[0]
             raise SettingsError(f"{env_name(field)}: {message}") from None

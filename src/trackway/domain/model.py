@@ -61,7 +61,7 @@ class Traits:
 class IdentityCall:
     tracking_id: str | None
     session_id: str | None
-    remember: bool
+    remember: bool | None  # None: not given
     identifiers: list[Identifier]
     traits: Traits
 

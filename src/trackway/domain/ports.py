@@ -79,16 +79,8 @@ class Ledger(Protocol):
     def insert_change(self, record: ChangeRecord) -> None: ...
 
     def attribute_anonymous(
-        self,
-        org_id: str,
-        tracking_id: str,
-        customer_id: str,
-        since: int,
-        session_id: str | None,
+        self, org_id: str, tracking_id: str, customer_id: str, since: int
     ) -> None:
-        """Give the visitor's anonymous events and sessions to a customer.
-
-        Only events published at or after `since`; only `session_id` when it
-        is not None.
-        """
+        """Give the visitor's anonymous events published at or after `since`,
+        and the sessions holding them, to a customer."""
         ...

@@ -21,8 +21,9 @@ def now_ms() -> int:
 
 def format_ms(ms: int) -> str:
     """`2026-12-03T10:00:00.000Z` for a time in epoch milliseconds."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    # isoformat, unlike strftime's %Y, always writes the year in four digits.
+    moment = _EPOCH + timedelta(milliseconds=ms)
+    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def parse_datetime(value: object, field: str, pointer: str | None = None) -> int:
@@ -35,10 +36,12 @@ def parse_datetime(value: object, field: str, pointer: str | None = None) -> int
     text = _trim_fraction(text)
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        # Fails when the offset carries the moment outside years 1 to 9999.
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise invalid(f"{field} is not a valid date-time", pointer) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 

@@ -25,7 +25,10 @@ def normalise_url(url: str) -> str:
 class Database:
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
-        self.engine: Engine = create_engine(self.url, **_engine_options(self.url))
+        # hide_parameters: a logged database error never shows an email.
+        self.engine: Engine = create_engine(
+            self.url, hide_parameters=True, **_engine_options(self.url)
+        )
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock() if self.is_sqlite else None
         if self.is_sqlite:

@@ -1,0 +1,61 @@
+"""The ASGI application: routes, middleware and shared state."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from trackway.api import customers, ops, tracking
+from trackway.api.errors import exception_handlers
+from trackway.api.middleware import RequestLogMiddleware
+from trackway.api.ratelimit import RateLimiter
+from trackway.settings import Settings
+from trackway.store.database import Database
+from trackway.store.writer import Writer
+
+
+class IgnoreTrailingSlash:
+    """`/v1/customers/x/` is `/v1/customers/x`, for every method.
+
+    Starlette would answer a redirect instead, which POST clients and
+    `sendBeacon` do not follow.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, database: Database | None = None) -> Starlette:
+    """The Trackway server; it owns `database` unless one is handed in."""
+    owned = database is None
+    database = database or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owned:
+            database.dispose()
+
+    app = Starlette(
+        routes=[*ops.routes, *tracking.routes, *customers.routes],
+        middleware=[
+            Middleware(IgnoreTrailingSlash),
+            Middleware(RequestLogMiddleware),
+        ],
+        exception_handlers=exception_handlers,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.policy = settings.policy()
+    app.state.writer = Writer(database, app.state.policy)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit)
+    return app

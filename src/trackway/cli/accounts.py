@@ -1,0 +1,180 @@
+"""`trackway orgs ...` and `trackway keys ...`: tenants and their API keys."""
+
+from typing import Annotated
+
+import typer
+
+from trackway.cli.common import (
+    USAGE,
+    DatabaseUrl,
+    fail,
+    load,
+    moment,
+    open_database,
+    print_table,
+)
+from trackway.domain.errors import Conflict, Invalid, NotFound
+from trackway.domain.roles import ALL_ROLES, TRACKING, unknown_roles
+from trackway.domain.times import now_ms, parse_datetime
+from trackway.store import accounts
+from trackway.store.database import Database
+
+orgs_app = typer.Typer(no_args_is_help=True, help="Manage orgs (tenants).")
+keys_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
+
+EVERY_ROLE = "all"
+ROLE_CHOICES = ", ".join([EVERY_ROLE, *sorted(ALL_ROLES)])
+
+OrgName = Annotated[str, typer.Option("--org", help="Name of the org.")]
+Roles = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--role",
+        help=f"A role of the key; repeat for more. One of: {ROLE_CHOICES}.",
+        show_default=False,
+    ),
+]
+
+
+@orgs_app.command("create")
+def create_org(name: str, database_url: DatabaseUrl = None) -> None:
+    """Create an org."""
+    settings = load(database_url)
+
+    with open_database(settings) as database:
+        try:
+            org_id = accounts.create_org(database, name)
+        except Invalid as error:
+            fail(str(error), USAGE)
+        except Conflict as error:
+            fail(f"{error}; see the orgs with: trackway orgs list")
+
+    typer.echo(f"created org '{name}' ({org_id})")
+    typer.echo(f"next: trackway keys create --org {name} --role {TRACKING}")
+
+
+@orgs_app.command("list")
+def list_orgs(database_url: DatabaseUrl = None) -> None:
+    """List the orgs, oldest first."""
+    settings = load(database_url)
+
+    with open_database(settings) as database:
+        orgs = accounts.list_orgs(database)
+
+    if not orgs:
+        typer.echo("no orgs yet; create one with: trackway orgs create NAME")
+        return
+    rows = [[org.org_id, org.name, moment(org.created_at)] for org in orgs]
+    print_table(["ORG ID", "NAME", "CREATED"], rows)
+
+
+@keys_app.command("create")
+def create_key(
+    org: OrgName,
+    role: Roles = None,
+    name: Annotated[str | None, typer.Option(help="A note for people.")] = None,
+    expires_at: Annotated[
+        str | None,
+        typer.Option(help="ISO date-time from which the key stops working."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an API key and print it, and only it, on stdout.
+
+    The key is shown once; only its hash is kept.
+    """
+    roles = _chosen_roles(role or [])
+    expiry = _expiry(expires_at)
+    settings = load(database_url)
+
+    with open_database(settings) as database:
+        org_id = _org_id(database, org)
+        key = accounts.create_key(database, org_id, roles, name, expiry)
+
+    typer.echo(key)
+    typer.echo(
+        f"key for org '{org}' with roles {', '.join(sorted(roles))};"
+        " it is shown only now, store it",
+        err=True,
+    )
+
+
+@keys_app.command("list")
+def list_keys(
+    org: Annotated[
+        str | None, typer.Option("--org", help="Only the keys of this org.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List API keys (never their secrets)."""
+    settings = load(database_url)
+
+    with open_database(settings) as database:
+        org_id = None if org is None else _org_id(database, org)
+        keys = accounts.list_keys(database, org_id)
+
+    if not keys:
+        typer.echo(
+            "no keys yet; create one with:"
+            f" trackway keys create --org NAME --role {TRACKING}"
+        )
+        return
+    header = ["KEY ID", "ORG", "NAME", "ROLES", "CREATED", "EXPIRES", "REVOKED"]
+    print_table(header, [_key_row(key) for key in keys])
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: str, database_url: DatabaseUrl = None) -> None:
+    """Revoke a key; calls with it are refused from now on."""
+    settings = load(database_url)
+
+    with open_database(settings) as database:
+        try:
+            accounts.revoke_key(database, key_id)
+        except NotFound as error:
+            fail(f"{error}; see the keys with: trackway keys list")
+
+    typer.echo(f"revoked key {key_id}")
+
+
+def _chosen_roles(names: list[str]) -> frozenset[str]:
+    if not names:
+        fail(f"give the key at least one --role: {ROLE_CHOICES}", USAGE)
+    roles: set[str] = set()
+    for name in names:
+        roles |= ALL_ROLES if name == EVERY_ROLE else {name}
+    unknown = unknown_roles(roles)
+    if unknown:
+        fail(f"unknown role '{unknown[0]}'; roles are: {ROLE_CHOICES}", USAGE)
+    return frozenset(roles)
+
+
+def _expiry(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        expiry = parse_datetime(value, "--expires-at")
+    except Invalid as error:
+        fail(f"{error}, such as 2027-01-31T00:00:00Z", USAGE)
+    if expiry <= now_ms():
+        fail(f"--expires-at {value} is in the past", USAGE)
+    return expiry
+
+
+def _org_id(database: Database, name: str) -> str:
+    org = accounts.org_by_name(database, name)
+    if org is None:
+        fail(f"org '{name}' not found; create it with: trackway orgs create {name}")
+    return org.org_id
+
+
+def _key_row(key: accounts.KeyInfo) -> list[str]:
+    return [
+        key.key_id,
+        key.org_name,
+        key.name or "-",
+        ",".join(sorted(key.roles)),
+        moment(key.created_at),
+        moment(key.expires_at),
+        moment(key.revoked_at),
+    ]

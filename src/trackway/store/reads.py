@@ -1,0 +1,236 @@
+"""Queries behind the read endpoints: customers, sessions, events, timeline.
+
+Every query filters by org first, so an id guessed from another org finds
+nothing. Functions that list what belongs to a customer return None when
+the customer does not exist, checked in the same transaction as the list.
+
+Lists fetch one row more than asked for to learn whether another page
+follows; nothing here counts rows.
+"""
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, and_, or_, select, tuple_
+
+from trackway.domain.model import (
+    ChangeRecord,
+    Customer,
+    Identifier,
+    Session,
+    TrackingEvent,
+)
+from trackway.store.database import Database
+from trackway.store.rows import customer_from_row, session_from_row
+from trackway.store.tables import customers, events, identifiers, sessions
+
+# One entry of a customer's timeline: a tracking event or a change record.
+StoredEvent = TrackingEvent | ChangeRecord
+
+# Where a timeline page ends: (published_at, event_id) of its last event.
+Cursor = tuple[int, str]
+
+
+def customer(db: Database, org_id: str, customer_id: str) -> Customer | None:
+    with db.read() as conn:
+        return _customer(conn, org_id, customer_id)
+
+
+def customer_by_identifier(
+    db: Database, org_id: str, identifier: Identifier
+) -> Customer | None:
+    """The customer owning an already normalised identifier."""
+    owner = (
+        select(identifiers.c.customer_id)
+        .where(identifiers.c.org_id == org_id)
+        .where(identifiers.c.kind == identifier.kind.value)
+        .where(identifiers.c.value == identifier.value)
+    )
+    with db.read() as conn:
+        customer_id = conn.execute(owner).scalar_one_or_none()
+        if customer_id is None:
+            return None
+        return _customer(conn, org_id, customer_id)
+
+
+def customer_sessions(
+    db: Database, org_id: str, customer_id: str, page: int, page_size: int
+) -> tuple[list[Session], bool] | None:
+    """The customer's sessions, latest `lastEventAt` first, and has-next."""
+    query = (
+        select(sessions)
+        .where(sessions.c.org_id == org_id)
+        .where(sessions.c.customer_id == customer_id)
+        .order_by(sessions.c.last_event_at.desc(), sessions.c.id.desc())
+    )
+    with db.read() as conn:
+        if not _exists(conn, org_id, customer_id):
+            return None
+        rows = _page_rows(conn, query, page, page_size)
+    found = [session_from_row(row) for row in rows[:page_size]]
+    return found, len(rows) > page_size
+
+
+def session_events(
+    db: Database,
+    org_id: str,
+    customer_id: str,
+    session_key: str,
+    page: int,
+    page_size: int,
+) -> tuple[list[TrackingEvent], bool] | None:
+    """The customer's tracking events in one session, newest first.
+
+    `session_key` is the session's resource id or the client's sessionId.
+    None when the customer has no such session (or does not exist).
+    """
+    with db.read() as conn:
+        named = _sessions_named(conn, org_id, customer_id, session_key)
+        if not named:
+            return None
+        query = (
+            select(events)
+            .where(events.c.org_id == org_id)
+            .where(events.c.kind == "tracking")
+            .where(events.c.customer_id == customer_id)
+            .where(or_(*(_in_session(s) for s in named)))
+            .order_by(events.c.published_at.desc(), events.c.event_id.desc())
+        )
+        rows = _page_rows(conn, query, page, page_size)
+    found = [_tracking_event(row) for row in rows[:page_size]]
+    return found, len(rows) > page_size
+
+
+def customer_event(
+    db: Database, org_id: str, customer_id: str, event_id: str
+) -> StoredEvent | None:
+    """One event of the customer: a tracking event or a change record."""
+    query = (
+        select(events)
+        .where(events.c.org_id == org_id)
+        .where(events.c.event_id == event_id)
+        .where(events.c.customer_id == customer_id)
+    )
+    with db.read() as conn:
+        row = conn.execute(query).one_or_none()
+    return None if row is None else stored_event(row)
+
+
+def timeline(
+    db: Database,
+    org_id: str,
+    customer_id: str,
+    cursor: Cursor | None,
+    limit: int,
+) -> tuple[list[StoredEvent], Cursor | None] | None:
+    """Up to `limit` events strictly older than `cursor`, newest first.
+
+    Ordered by (published_at, event_id) descending, the order of index
+    `ix_events_timeline`, so each page is one index range scan however deep
+    the walk. The second value is the cursor of the next page, None at the
+    end. None when the customer does not exist.
+    """
+    query = timeline_query(org_id, customer_id, cursor, limit + 1)
+    with db.read() as conn:
+        if not _exists(conn, org_id, customer_id):
+            return None
+        rows = conn.execute(query).all()
+    found = [stored_event(row) for row in rows[:limit]]
+    if len(rows) <= limit:
+        return found, None
+    last = found[-1]
+    return found, (last.published_at, last.id)
+
+
+def timeline_query(
+    org_id: str, customer_id: str, cursor: Cursor | None, limit: int
+) -> Select[Any]:
+    """The statement behind `timeline`, fetching `limit` rows."""
+    key = tuple_(events.c.published_at, events.c.event_id)
+    query = (
+        select(events)
+        .where(events.c.org_id == org_id)
+        .where(events.c.customer_id == customer_id)
+        .order_by(events.c.published_at.desc(), events.c.event_id.desc())
+        .limit(limit)
+    )
+    if cursor is None:
+        return query
+    return query.where(key < tuple_(*cursor))
+
+
+def stored_event(row: Row[Any]) -> StoredEvent:
+    """The domain object for a row of `events`."""
+    if row.kind == "tracking":
+        return _tracking_event(row)
+    return ChangeRecord(
+        org_id=row.org_id,
+        id=row.event_id,
+        customer_id=row.customer_id,
+        kind=row.kind,
+        changes=row.changes,
+        published_at=row.published_at,
+        created_at=row.created_at,
+    )
+
+
+def _customer(conn: Connection, org_id: str, customer_id: str) -> Customer | None:
+    query = (
+        select(customers)
+        .where(customers.c.org_id == org_id)
+        .where(customers.c.customer_id == customer_id)
+    )
+    row = conn.execute(query).one_or_none()
+    return None if row is None else customer_from_row(row)
+
+
+def _exists(conn: Connection, org_id: str, customer_id: str) -> bool:
+    query = (
+        select(customers.c.customer_id)
+        .where(customers.c.org_id == org_id)
+        .where(customers.c.customer_id == customer_id)
+    )
+    return conn.execute(query).first() is not None
+
+
+def _page_rows(
+    conn: Connection, query: Select[Any], page: int, page_size: int
+) -> list[Row[Any]]:
+    """Rows of page `page` (from 1), plus the first row of the next page."""
+    paged = query.offset((page - 1) * page_size).limit(page_size + 1)
+    return list(conn.execute(paged).all())
+
+
+def _sessions_named(
+    conn: Connection, org_id: str, customer_id: str, key: str
+) -> list[Session]:
+    # A client's sessionId may look like a resource id, and two visitors of
+    # one customer may reuse a sessionId, so every match counts.
+    query = (
+        select(sessions)
+        .where(sessions.c.org_id == org_id)
+        .where(sessions.c.customer_id == customer_id)
+        .where(or_(sessions.c.id == key, sessions.c.session_id == key))
+    )
+    return [session_from_row(row) for row in conn.execute(query)]
+
+
+def _in_session(session: Session) -> Any:
+    return and_(
+        events.c.tracking_id == session.tracking_id,
+        events.c.session_id == session.session_id,
+    )
+
+
+def _tracking_event(row: Row[Any]) -> TrackingEvent:
+    return TrackingEvent(
+        org_id=row.org_id,
+        id=row.event_id,
+        customer_id=row.customer_id,
+        tracking_id=row.tracking_id,
+        session_id=row.session_id,
+        name=row.name,
+        meta=row.meta if row.meta is not None else {},
+        published_at=row.published_at,
+        created_at=row.created_at,
+        real_ip=row.real_ip,
+    )

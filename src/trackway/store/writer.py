@@ -1,0 +1,114 @@
+"""The write path: one transaction per tracking call, all or nothing.
+
+Validation happens before this module is called; here the call's identity
+is resolved, its event recorded, and its answer rendered and stored for
+`Idempotency-Key` repeats, inside one transaction.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from trackway import metrics
+from trackway.domain.model import EventCall, IdentityCall
+from trackway.domain.policy import Policy
+from trackway.domain.resolution import RaceLost, Resolution, resolve
+from trackway.domain.times import now_ms
+from trackway.domain.tracking import Recorded, record_event
+from trackway.store import idempotency
+from trackway.store.database import Database
+from trackway.store.idempotency import IdempotencyKey, StoredResponse
+from trackway.store.ledger import SqlLedger
+
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one tracking call did; either part may be absent."""
+
+    resolution: Resolution | None
+    recorded: Recorded | None
+
+    @property
+    def customer_id(self) -> str | None:
+        if self.resolution is not None:
+            return self.resolution.customer_id
+        return None if self.recorded is None else self.recorded.customer_id
+
+
+Render = Callable[[Outcome], StoredResponse]
+
+
+class Writer:
+    def __init__(self, database: Database, policy: Policy) -> None:
+        self.database = database
+        self.policy = policy
+
+    def track(
+        self,
+        org_id: str,
+        identity: IdentityCall | None,
+        event: EventCall | None,
+        render: Render,
+        key: IdempotencyKey | None = None,
+    ) -> StoredResponse:
+        """Apply an identity call, an event, or both, and render the answer.
+
+        In a combined call the event takes the identity's trackingId and
+        sessionId when it names none.
+        """
+        for attempt in range(ATTEMPTS):
+            try:
+                return self._once(org_id, identity, event, render, key)
+            except RaceLost:
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _once(
+        self,
+        org_id: str,
+        identity: IdentityCall | None,
+        event: EventCall | None,
+        render: Render,
+        key: IdempotencyKey | None,
+    ) -> StoredResponse:
+        now = now_ms()
+        window = self.policy.dedupe_window_ms
+        with self.database.write() as connection:
+            if key is not None:
+                prior = idempotency.claim(connection, org_id, key, now, window)
+                if prior is not None:
+                    return prior
+            ledger = SqlLedger(connection)
+            resolution = recorded = None
+            if identity is not None:
+                resolution = resolve(ledger, org_id, identity, now, self.policy)
+            if event is not None:
+                event = _inherit(event, resolution)
+                recorded = record_event(ledger, org_id, event, now, self.policy)
+            outcome = Outcome(resolution, recorded)
+            response = render(outcome)
+            if key is not None:
+                customer_id = outcome.customer_id
+                idempotency.save(connection, org_id, key, response, customer_id)
+        _count(outcome)
+        return response
+
+
+def _count(outcome: Outcome) -> None:
+    """Metrics for a committed call (a replayed answer wrote nothing)."""
+    if outcome.resolution is not None:
+        metrics.record_identity_written(outcome.resolution.status)
+    if outcome.recorded is not None:
+        metrics.record_events_written()
+
+
+def _inherit(event: EventCall, resolution: Resolution | None) -> EventCall:
+    if resolution is None:
+        return event
+    return replace(
+        event,
+        tracking_id=event.tracking_id or resolution.visitor.tracking_id,
+        session_id=event.session_id or resolution.session_id,
+    )

@@ -1,0 +1,145 @@
+"""`trackway serve` and `trackway send` as real processes over real HTTP.
+
+Each test starts its own server on a free port with its own database, and
+reads the first key from the banner the server prints on its first start.
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.live
+
+START_TIMEOUT_S = 20.0
+KEY = re.compile(r"tw_[0-9a-f]{24}_[A-Za-z0-9_-]{43}")
+
+# Shaped like the body of the reference client in shared/seed.
+IDENTITY_EVENT = {
+    "identity": {
+        "remember": True,
+        "externalId": "user-42",
+        "email": "Jane.Doe@Example.com",
+        "phone": "+14155550100",
+        "name": "Jane Doe",
+        "locale": "en_US",
+        "tags": ["beta"],
+        "custom": {"planStr": "pro"},
+    },
+    "event": {"name": "checkout-started", "meta": {"cartTotalNum": 42.5}},
+}
+
+
+@dataclass
+class Server:
+    url: str
+    key: str
+    environ: dict[str, str]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    environ = _environment(tmp_path)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "trackway", "serve", "--port", str(port)]
+    banner = tmp_path / "stderr.txt"
+    with (tmp_path / "stdout.txt").open("wb") as out, banner.open("wb") as err:
+        process = subprocess.Popen(command, env=environ, stdout=out, stderr=err)
+    try:
+        _wait_until_healthy(url, process, banner)
+        key = KEY.search(banner.read_text())
+        assert key is not None, banner.read_text()
+        yield Server(url, key.group(0), environ)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+Done = subprocess.CompletedProcess[str]
+
+
+def send(server: Server, command: str, body: str) -> Done:
+    argv = [sys.executable, "-m", "trackway", "send", command]
+    environ = {**server.environ, "TRACKWAY_URL": server.url}
+    environ["TRACKWAY_KEY"] = server.key
+    return subprocess.run(
+        argv, input=body, env=environ, capture_output=True, text=True, check=False
+    )
+
+
+def test_send_identity_event_prints_the_created_identity(server: Server) -> None:
+    done = send(server, "identity-event", json.dumps(IDENTITY_EVENT))
+
+    assert done.returncode == 0, done.stderr
+    identity = json.loads(done.stdout)["data"]
+    assert identity["type"] == "identity"
+    assert identity["attributes"]["status"] == "created"
+    assert identity["attributes"]["email"] == "jane.doe@example.com"
+    customer = identity["relationships"]["customer"]["data"]
+    assert customer["type"] == "customer"
+
+
+def test_send_event_prints_the_ids_the_server_used(server: Server) -> None:
+    body = json.dumps({"trackingId": "visitor-1", "name": "page-viewed"})
+
+    done = send(server, "event", body)
+
+    assert done.returncode == 0, done.stderr
+    ids = json.loads(done.stdout)
+    assert ids["trackingId"] == "visitor-1"
+    assert ids["sessionId"]
+
+
+def test_send_invalid_body_fails_with_the_status_on_stderr(server: Server) -> None:
+    body = json.dumps({"identity": {}, "event": {"name": "9-lives"}})
+
+    done = send(server, "identity-event", body)
+
+    assert done.returncode == 1
+    assert done.stdout == ""
+    status, _, text = done.stderr.partition(" ")
+    assert status == "400"
+    assert json.loads(text)["errors"][0]["source"] == {"pointer": "/event/name"}
+
+
+def _environment(tmp_path: Path) -> dict[str, str]:
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("TRACKWAY_")
+    }
+    environ["TRACKWAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'trackway.db'}"
+    return environ
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _wait_until_healthy(
+    url: str, process: subprocess.Popen[bytes], banner: Path
+) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server stopped: {banner.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the server did not answer /healthz in {START_TIMEOUT_S} s")
