@@ -41,6 +41,18 @@ class Resolution:
     conflicts: list[dict[str, str | None]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class When:
+    """The call's own time (`at`) and when its records are written.
+
+    The same moment for a live call; an import identifies people at the
+    time of their events, long before it writes them.
+    """
+
+    at: int
+    written: int
+
+
 @dataclass(slots=True)
 class _Match:
     customer_id: str
@@ -50,14 +62,24 @@ class _Match:
 
 
 def resolve(
-    ledger: Ledger, org_id: str, call: IdentityCall, now: int, policy: Policy
+    ledger: Ledger,
+    org_id: str,
+    call: IdentityCall,
+    now: int,
+    policy: Policy,
+    written_at: int | None = None,
 ) -> Resolution:
-    """Find or create the customer of `call` and bind the visitor to it."""
+    """Find or create the customer of `call` and bind the visitor to it.
+
+    `now` is the call's time; `written_at` (default `now`) stamps the
+    `createdAt` of the change records it writes.
+    """
+    when = When(now, now if written_at is None else written_at)
     visitor = open_visitor(ledger, org_id, call.tracking_id, now)
     session_id = session_for(ledger, visitor, call.session_id, now, policy)
     remember_session(visitor, session_id, now)
     previous = visitor.bound_customer(session_id)
-    match = _match(ledger, org_id, call, visitor, session_id, now)
+    match = _match(ledger, org_id, call, visitor, session_id, when)
     if match is None:
         visitor.pending = merge_traits(visitor.pending, call.traits).fields
         _set_status(visitor, "anonymous", None, now)
@@ -106,30 +128,30 @@ def _match(
     call: IdentityCall,
     visitor: Visitor,
     session_id: str,
-    now: int,
+    when: When,
 ) -> _Match | None:
     if not call.identifiers:
         bound = visitor.bound_customer(session_id)
         customer = None if bound is None else ledger.customer(org_id, bound)
         if customer is None:
             return None
-        _update(ledger, customer, merge_traits(visitor.pending, call.traits), [], now)
+        _update(ledger, customer, merge_traits(visitor.pending, call.traits), [], when)
         return _Match(customer.id, "updated", visitor.email, [])
     for _ in range(MAX_ATTEMPTS):
-        found = _find_or_create(ledger, org_id, call, visitor, now)
+        found = _find_or_create(ledger, org_id, call, visitor, when)
         if found is not None:
             return found
     raise RaceLost("identifiers kept changing owner")
 
 
 def _find_or_create(
-    ledger: Ledger, org_id: str, call: IdentityCall, visitor: Visitor, now: int
+    ledger: Ledger, org_id: str, call: IdentityCall, visitor: Visitor, when: When
 ) -> _Match | None:
     """One attempt; None when a concurrent call won a race and we must retry."""
     owners = ledger.owners(org_id, call.identifiers)
     traits = merge_traits(visitor.pending, call.traits)
     if not owners:
-        return _create(ledger, org_id, call.identifiers, traits, now)
+        return _create(ledger, org_id, call.identifiers, traits, when)
     chosen = next(owners[i] for i in _by_precedence(call.identifiers) if i in owners)
     customer = ledger.customer(org_id, chosen)
     if customer is None:
@@ -141,7 +163,7 @@ def _find_or_create(
     ]
     unowned = [i for i in call.identifiers if i not in owners]
     claimed = _claim_for(ledger, customer, unowned, conflicts)
-    _update(ledger, customer, traits, claimed, now)
+    _update(ledger, customer, traits, claimed, when)
     return _Match(
         chosen, "updated", _email_of(call, owners, claimed, chosen), conflicts
     )
@@ -152,8 +174,9 @@ def _create(
     org_id: str,
     identifiers: list[Identifier],
     traits: Traits,
-    now: int,
+    when: When,
 ) -> _Match | None:
+    now = when.at
     customer_id = new_id(now / 1000)
     claimed: list[Identifier] = []
     for identifier in _by_precedence(identifiers):
@@ -165,7 +188,7 @@ def _create(
     profile = apply_traits({}, _with_identifiers(traits, claimed))
     customer = Customer(org_id, customer_id, 1, profile, now, now, now)
     ledger.insert_customer(customer)
-    ledger.insert_change(_record(customer, "create", None, now))
+    ledger.insert_change(_record(customer, "create", None, when))
     email = _first(claimed, IdentifierKind.EMAIL)
     return _Match(customer_id, "created", email, [])
 
@@ -214,7 +237,7 @@ def _update(
     customer: Customer,
     traits: Traits,
     claimed: list[Identifier],
-    now: int,
+    when: When,
 ) -> None:
     after = apply_traits(customer.profile, _with_identifiers(traits, claimed))
     changes = diff(customer.profile, after)
@@ -222,9 +245,9 @@ def _update(
         return
     customer.profile = after
     customer.rev += 1
-    customer.updated_at = customer.modified_at = now
+    customer.updated_at = customer.modified_at = when.at
     ledger.update_customer(customer)
-    record = _record(customer, "update", {"attributes": changes}, now)
+    record = _record(customer, "update", {"attributes": changes}, when)
     ledger.insert_change(record)
 
 
@@ -291,14 +314,14 @@ def _email_of(
 
 
 def _record(
-    customer: Customer, kind: str, changes: dict[str, object] | None, now: int
+    customer: Customer, kind: str, changes: dict[str, object] | None, when: When
 ) -> ChangeRecord:
     return ChangeRecord(
         org_id=customer.org_id,
-        id=new_id(now / 1000),
+        id=new_id(when.at / 1000),
         customer_id=customer.id,
         kind=kind,
         changes=changes,
-        published_at=now,
-        created_at=now,
+        published_at=when.at,
+        created_at=when.written,
     )

@@ -176,7 +176,8 @@ def _identify(
         if known == person:
             return None
         learned[visitor] = person
-    return resolve(ledger, org_id, identity, row.event.published_at, policy)
+    at = row.event.published_at
+    return resolve(ledger, org_id, identity, at, policy, written_at=now_ms())
 
 
 def _inherit(event: EventCall, resolution: Resolution) -> EventCall:
