@@ -279,7 +279,7 @@ def test_unreadable_database_url_is_a_usage_error() -> None:
     result = run("not a url", "orgs", "list")
 
     assert result.exit_code == 2
-    assert "cannot open the database" in result.stderr
+    assert "TRACKWAY_DATABASE_URL: 'not a url' is not a database URL" in result.stderr
 
 
 def test_serve_with_a_bad_setting_stops_naming_it(url: str) -> None:
@@ -289,6 +289,17 @@ def test_serve_with_a_bad_setting_stops_naming_it(url: str) -> None:
 
     assert result.exit_code == 2
     assert "TRACKWAY_SESSION_GAP_MINUTES" in result.stderr
+
+
+def test_serve_on_a_taken_port_says_how_to_pick_another(url: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+
+        result = runner.invoke(app, ["serve", "--port", port, "--database-url", url])
+
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--port" in result.stderr
 
 
 def test_python_dash_m_trackway_runs_the_cli() -> None:

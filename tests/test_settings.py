@@ -69,6 +69,8 @@ def test_flag_left_unset_keeps_the_variable() -> None:
         ("TRACKWAY_META_RULES", "loose"),
         ("TRACKWAY_DEFAULT_PHONE_REGION", "XX"),
         ("TRACKWAY_LOG_LEVEL", "loud"),
+        ("TRACKWAY_DATABASE_URL", "garbage"),
+        ("TRACKWAY_DATABASE_URL", "mysql://localhost/trackway"),
     ],
 )
 def test_bad_value_is_refused_naming_the_variable(variable: str, value: str) -> None:

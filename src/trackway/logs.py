@@ -43,6 +43,9 @@ def configure_logging(level: str, stream: TextIO | None = None) -> None:
         cache_logger_on_first_use=False,
     )
     _route_standard_logging(threshold, output, stamp)
+    # Alembic narrates every start-up migration check; only its warnings
+    # are worth a line.
+    logging.getLogger("alembic").setLevel(max(threshold, logging.WARNING))
 
 
 def get_logger(name: str = "trackway") -> FilteringBoundLogger:

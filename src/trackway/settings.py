@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 import msgspec
 import phonenumbers
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from trackway.domain.policy import Policy
 
@@ -71,7 +73,21 @@ def load_settings(
             raise SettingsError(f"{env_name(field)}: {message}") from None
     settings = msgspec.convert(raw, Settings, strict=False)
     _check_phone_region(settings.default_phone_region)
+    _check_database_url(settings.database_url)
     return settings
+
+
+def _check_database_url(url: str) -> None:
+    name = env_name("database_url")
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise SettingsError(f"{name}: {url!r} is not a database URL") from None
+    if backend != "sqlite":
+        raise SettingsError(
+            f"{name}: this version stores data in SQLite only "
+            f"(sqlite:///path/to/file.db), not {backend}"
+        )
 
 
 def _check_phone_region(region: str | None) -> None:

@@ -117,6 +117,15 @@ class TestMediaTypes:
         with pytest.raises(UnsupportedMediaType):
             read(b"{}", {"content-type": content_type})
 
+    @pytest.mark.parametrize("charset", ["utf-16", "latin-1", "UTF-32"])
+    def test_json_in_another_charset_than_utf8_is_415(self, charset: str) -> None:
+        headers = {"content-type": f"application/json; charset={charset}"}
+
+        with pytest.raises(UnsupportedMediaType) as raised:
+            read(b"{}", headers)
+
+        assert "UTF-8" in raised.value.problems[0].detail
+
     def test_a_missing_content_type_is_415(self) -> None:
         with pytest.raises(UnsupportedMediaType) as raised:
             read(b"{}", {"x-other": "1"})
@@ -129,6 +138,17 @@ class TestMediaTypes:
 
         with pytest.raises(UnsupportedMediaType):
             read(b"{}", headers)
+
+
+class TestDisconnects:
+    def test_a_client_gone_before_the_body_ends_is_a_400_not_a_500(self) -> None:
+        async def gone() -> Message:
+            return {"type": "http.disconnect"}
+
+        with pytest.raises(Invalid) as raised:
+            asyncio.run(_read(gone, JSON_HEADERS, SMALL))  # type: ignore[arg-type]
+
+        assert "closed the connection" in raised.value.problems[0].detail
 
 
 class TestSizeLimits:

@@ -191,7 +191,20 @@ events = st.fixed_dictionaries(
         "meta": typed_attributes(),
     },
 )
-valid_bodies = st.fixed_dictionaries({"identity": identities, "event": events})
+
+
+def _ids_agree(body: dict[str, Any]) -> bool:
+    """A combined call may name its ids on either side, but not two values."""
+    return all(
+        body["identity"].get(field, value) == value
+        for field in ("trackingId", "sessionId")
+        if (value := body["event"].get(field)) is not None
+    )
+
+
+valid_bodies = st.fixed_dictionaries({"identity": identities, "event": events}).filter(
+    _ids_agree
+)
 
 
 def post(api: Api, content: bytes, **headers: str) -> Response:

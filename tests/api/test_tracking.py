@@ -287,6 +287,33 @@ class TestIdentityEvent:
         [recorded] = tracking_events(api, customer_of(response.json()["data"]))
         assert recorded["sessionId"] == "checkout-tab"
         assert recorded["trackingId"] == "v-1"
+        assert response.json()["data"]["attributes"]["sessionId"] == "checkout-tab"
+
+    def test_the_identity_takes_the_event_s_tracking_id(self, api: Api) -> None:
+        body = {
+            "identity": {"email": "jane@example.com"},
+            "event": {**PAGE_VIEWED, "trackingId": "v-2"},
+        }
+
+        response = api.post(IDENTITY_EVENT, body, key=api.tracking_key)
+
+        assert response.json()["data"]["attributes"]["trackingId"] == "v-2"
+        [recorded] = tracking_events(api, customer_of(response.json()["data"]))
+        assert recorded["trackingId"] == "v-2"
+
+    def test_ids_that_differ_between_identity_and_event_are_400(self, api: Api) -> None:
+        body = {
+            "identity": {"trackingId": "v-1", "sessionId": "s-1", "email": "j@x.io"},
+            "event": {**PAGE_VIEWED, "trackingId": "v-2", "sessionId": "s-2"},
+        }
+
+        response = api.post(IDENTITY_EVENT, body, key=api.tracking_key)
+
+        assert response.status_code == 400
+        pointers = [e["source"]["pointer"] for e in response.json()["errors"]]
+        assert pointers == ["/event/trackingId", "/event/sessionId"]
+        assert count(api, "customers") == count(api, "events") == 0
+        assert count(api, "visitors") == 0
 
     def test_an_anonymous_identity_records_an_anonymous_event(self, api: Api) -> None:
         body = {"identity": {"trackingId": "v-1"}, "event": PAGE_VIEWED}

@@ -14,7 +14,7 @@ from typing import Any, NoReturn, TypeVar
 
 import msgspec
 import msgspec.inspect as mi
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from trackway.api.errors import Path, dotted, path_of, pointer
 from trackway.domain.errors import (
@@ -57,8 +57,14 @@ async def read_json(
     _check_declared_length(request.headers.get("content-length"), limit)
 
     sink = _Inflater(limit) if gzipped else _Collector(limit)
-    async for chunk in request.stream():
-        sink.feed(chunk)
+    try:
+        async for chunk in request.stream():
+            sink.feed(chunk)
+    except ClientDisconnect:
+        # Nobody is left to read the answer; a 400 keeps it out of the 5xx.
+        raise invalid(
+            "the client closed the connection before the body ended"
+        ) from None
     data = sink.finish()
 
     value = decode_json(data, settings.max_json_depth)
@@ -145,12 +151,25 @@ def _refuse(where: Path, flaw: str) -> NoReturn:
 
 
 def _check_media_type(content_type: str | None, allow_text_plain: bool) -> None:
-    media = (content_type or "").split(";", 1)[0].strip().lower()
+    media, _, parameters = (content_type or "").partition(";")
+    media = media.strip().lower()
     accepted = ["application/json"] + (["text/plain"] if allow_text_plain else [])
     if media not in accepted:
         expected = " or ".join(accepted)
         detail = f"Content-Type must be {expected}, not {media or 'none'}"
         raise UnsupportedMediaType(Problem(detail))
+    charset = _charset(parameters)
+    if charset not in (None, "utf-8", "utf8", "us-ascii"):
+        detail = f"JSON must be sent as UTF-8, not {charset}"
+        raise UnsupportedMediaType(Problem(detail))
+
+
+def _charset(parameters: str) -> str | None:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
 
 
 def _is_gzipped(content_encoding: str | None) -> bool:

@@ -45,12 +45,13 @@ _Flat = Annotated[
         "chars), Txt, Url, Id; a key without one takes a string.",
     ),
 ]
+# Documented here, checked by the domain rules, whose messages say what is
+# wrong ("must start with a letter") rather than quote the pattern.
 _EventName = Annotated[
     str,
     Meta(
-        max_length=255,
-        pattern=EVENT_NAME_PATTERN,
         description="A letter, then letters, digits, '_', '.' or '-'",
+        extra_json_schema={"pattern": EVENT_NAME_PATTERN, "maxLength": 255},
     ),
 ]
 

@@ -18,7 +18,7 @@ from trackway.api import schemas
 from trackway.api.auth import require
 from trackway.api.body import convert, read_json
 from trackway.api.render import document, identity_resource
-from trackway.domain.calls import event_call, identity_call
+from trackway.domain.calls import combined_call, event_call, identity_call
 from trackway.domain.errors import invalid
 from trackway.domain.model import EventCall, IdentityCall
 from trackway.domain.roles import TRACKING_ROLES
@@ -48,8 +48,10 @@ async def post_identity_event(request: Request) -> Response:
     body, key = await _read(request)
     both = convert(body, schemas.IdentityEventBody)
     policy = request.app.state.policy
-    identity = identity_call(_plain(both.identity), policy, "/identity")
-    event = _event_call(request, _plain(both.event), "/event")
+    identity, event = combined_call(
+        identity_call(_plain(both.identity), policy, "/identity"),
+        _event_call(request, _plain(both.event), "/event"),
+    )
     return await _write(request, identity, event, _identity_answer, key)
 
 

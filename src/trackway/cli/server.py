@@ -1,10 +1,12 @@
 """`trackway serve` and `trackway db upgrade`."""
 
+import os
+import socket
 from typing import Annotated
 
 import typer
 
-from trackway.cli.common import DatabaseUrl, load, migrate, open_database
+from trackway.cli.common import DatabaseUrl, fail, load, migrate, open_database
 from trackway.store.accounts import DEFAULT_ORG, ensure_default_org
 
 db_app = typer.Typer(no_args_is_help=True, help="Manage the database schema.")
@@ -21,6 +23,7 @@ def serve(
     """Run the server. Migrates the database first; on a database without
     orgs, creates org `default` and prints its first API key."""
     settings = load(database_url)
+    _check_port_free(host, port)
 
     # Imported here so the other commands start without the web stack.
     import uvicorn
@@ -46,6 +49,19 @@ def upgrade(database_url: DatabaseUrl = None) -> None:
     migrate(settings)
 
     typer.echo("the database schema is up to date")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with a hint before migrating when the address is taken."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as error:
+        why = os.strerror(error.errno) if error.errno else str(error)
+        fail(
+            f"cannot listen on {host}:{port}: {why}; "
+            "stop what uses it, or pick another port with --port "
+            "(make run PORT=9000)"
+        )
 
 
 def _print_first_key(key: str, url: str) -> None:

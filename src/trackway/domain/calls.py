@@ -9,6 +9,7 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from trackway.domain.attributes import typed_attributes
@@ -87,6 +88,32 @@ def event_call(
         meta=meta,
         published_at=published_at,
         real_ip=real_ip,
+    )
+
+
+def combined_call(
+    identity: IdentityCall, event: EventCall
+) -> tuple[IdentityCall, EventCall]:
+    """An identity and an event sent together speak for one visitor.
+
+    Ids given on one side only are used on both; ids given on both sides
+    must agree, or the event would land away from the identified customer.
+    """
+    problems = []
+    for field, mine, theirs in (
+        ("trackingId", identity.tracking_id, event.tracking_id),
+        ("sessionId", identity.session_id, event.session_id),
+    ):
+        if mine is not None and theirs is not None and mine != theirs:
+            detail = f"event.{field} must equal identity.{field} or be left out"
+            problems.append(Problem(detail, f"/event/{field}"))
+    if problems:
+        raise Invalid(*problems)
+    tracking_id = identity.tracking_id or event.tracking_id
+    session_id = identity.session_id or event.session_id
+    return (
+        replace(identity, tracking_id=tracking_id, session_id=session_id),
+        replace(event, tracking_id=tracking_id, session_id=session_id),
     )
 
 
