@@ -10,6 +10,7 @@ import math
 import re
 import zlib
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
 import msgspec
@@ -28,6 +29,7 @@ from trackway.settings import Settings
 T = TypeVar("T")
 
 _GZIP = 16 + zlib.MAX_WBITS
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
 _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
 
@@ -74,11 +76,14 @@ async def read_json(
 
 
 def decode_json(data: bytes, max_depth: int) -> Any:
-    """Decode strict JSON and check it as `read_json` describes."""
+    """Decode strict JSON and check it as `read_json` describes.
+
+    Numbers with a fraction or exponent become `Decimal`, so `0.10` or
+    `1e-400` are stored and returned digit for digit.
+    """
     try:
-        value = msgspec.json.decode(data)
+        value = _decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
-        # 1e400 fails as a ValidationError ("Number out of range").
         reason = str(error).removeprefix("JSON is malformed: ")
         raise invalid(f"body is not valid JSON: {reason}") from None
     except RecursionError:

@@ -15,7 +15,6 @@ registered once.
 
 from urllib.parse import quote
 
-import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -225,8 +224,7 @@ def _database(request: Request) -> Database:
 
 
 def _json(document: render.Document) -> Response:
-    # Encoded as the tracking answers are, so numbers read back as written.
-    return Response(msgspec.json.encode(document), media_type=JSON_TYPE)
+    return Response(render.encode(document), media_type=JSON_TYPE)
 
 
 routes: list[BaseRoute] = [

@@ -8,6 +8,8 @@ wrap resources into the bodies the endpoints send.
 
 from collections.abc import Sequence
 
+import msgspec
+
 from trackway.domain.model import (
     JSON,
     ChangeRecord,
@@ -22,6 +24,16 @@ Document = dict[str, JSON]
 Resource = dict[str, JSON]
 
 TRACKING_EVENT_NAME = "kustomer.tracking.identified.event"
+
+
+# Decimals are numbers whose digits the client chose; they go out as
+# numbers, digit for digit, not as strings.
+_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def encode(document: Document) -> bytes:
+    """The JSON bytes of a document."""
+    return _encoder.encode(document)
 
 
 def document(resource: Resource) -> Document:

@@ -6,6 +6,7 @@ stores nothing.
 """
 
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -17,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from trackway.api import schemas
 from trackway.api.auth import require
 from trackway.api.body import convert, read_json
-from trackway.api.render import document, identity_resource
+from trackway.api.render import document, encode, identity_resource
 from trackway.domain.calls import combined_call, event_call, identity_call
 from trackway.domain.errors import invalid
 from trackway.domain.model import EventCall, IdentityCall
@@ -27,6 +28,8 @@ from trackway.store.idempotency import IdempotencyKey, StoredResponse
 from trackway.store.writer import Outcome, Render, Writer
 
 MAX_IDEMPOTENCY_KEY = 256
+# Numbers stay numbers, so {"a": 0.5} and {"a": "0.5"} differ.
+_canonical = msgspec.json.Encoder(order="sorted", decimal_format="number")
 JSON_TYPE = "application/json"
 
 
@@ -96,7 +99,7 @@ def _digest(path: str, body: dict[str, Any]) -> str:
     """A digest of the endpoint and the body's meaning: key order and
     spacing don't matter, but the same body sent to another endpoint is
     another request."""
-    canonical = msgspec.json.encode([path, body], order="sorted")
+    canonical = _canonical.encode([path, body])
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -104,7 +107,7 @@ def _identity_answer(outcome: Outcome) -> StoredResponse:
     resolution = outcome.resolution
     assert resolution is not None
     resource = identity_resource(resolution.visitor, resolution.session_id)
-    body = msgspec.json.encode(document(resource))
+    body = encode(document(resource))
     return StoredResponse(201, {"Content-Type": JSON_TYPE}, body)
 
 
@@ -119,7 +122,8 @@ def _event_answer(outcome: Outcome) -> StoredResponse:
 
 
 def _plain(struct: msgspec.Struct) -> dict[str, Any]:
-    plain: dict[str, Any] = msgspec.to_builtins(struct)
+    # Decimals stay Decimals: the exact digits of the client's numbers.
+    plain: dict[str, Any] = msgspec.to_builtins(struct, builtin_types=(Decimal,))
     return plain
 
 

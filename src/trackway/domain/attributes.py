@@ -7,6 +7,7 @@ works against Kustomer. `lenient` accepts any flat value under any key.
 """
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +22,8 @@ Check = Callable[[Any], str | None]
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # Decimal: how the HTTP layer keeps a number's exact digits.
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
 def _number(value: Any) -> str | None:

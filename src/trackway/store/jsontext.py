@@ -1,13 +1,18 @@
-"""JSON kept as text, encoded by msgspec so big integers stay exact."""
+"""JSON kept as text by msgspec, so numbers stay exactly as they came.
 
+Integers of any size are Python ints; other numbers are Decimals, written
+out as JSON numbers with their digits untouched.
+"""
+
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 from sqlalchemy import Dialect, Text
 from sqlalchemy.types import TypeDecorator
 
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder(decimal_format="number")
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
 
 
 class JsonText(TypeDecorator[Any]):
