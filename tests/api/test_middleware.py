@@ -20,12 +20,11 @@ from starlette.testclient import TestClient
 from trackway.api.body import read_json
 from trackway.api.errors import (
     RateLimited,
-    Unavailable,
     error_response,
     exception_handlers,
 )
 from trackway.api.middleware import RequestLogMiddleware
-from trackway.domain.errors import Invalid, Problem, TrackwayError
+from trackway.domain.errors import Invalid, Problem, TrackwayError, Unavailable
 from trackway.logs import configure_logging
 from trackway.metrics import REGISTRY
 from trackway.settings import Settings

@@ -49,20 +49,6 @@ _INTERNAL_DETAIL = "the server failed to answer this request; it has been logged
 _log = get_logger("trackway.api")
 
 
-class Unavailable(TrackwayError):
-    """Storage does not answer; the client should retry after a pause."""
-
-    status, code = 503, "unavailable"
-
-    def __init__(
-        self,
-        detail: str = "storage is unavailable; try again shortly",
-        retry_after_s: int = 5,
-    ) -> None:
-        super().__init__(Problem(detail))
-        self.headers = {"Retry-After": str(retry_after_s)}
-
-
 class RateLimited(TrackwayError):
     """The org used up its requests for this minute (SPEC 3)."""
 

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from trackway.api.errors import Unavailable
 from trackway.api.openapi import openapi_document
 from trackway.api.schemas import Status
+from trackway.domain.errors import Unavailable
 from trackway.metrics import render_metrics
 
 JSON_TYPE = "application/json"

@@ -13,6 +13,7 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from trackway.domain.errors import Unavailable
 from trackway.domain.times import format_ms
 from trackway.settings import Settings, SettingsError, load_settings
 from trackway.store.database import Database
@@ -69,9 +70,9 @@ def open_database(settings: Settings) -> Iterator[Database]:
         fail(f"cannot open the database {shown}: {reason(error)}", USAGE)
     try:
         yield database
-    except SQLAlchemyError as error:
+    except (SQLAlchemyError, Unavailable) as error:
         fail(
-            f"the database {shown} failed: {reason(error)}\n"
+            f"the database {shown} failed: {reason(error.__cause__ or error)}\n"
             "If its schema is missing or old, run: trackway db upgrade"
         )
     finally:

@@ -24,7 +24,7 @@ from rich.progress import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from trackway.cli.common import USAGE, DatabaseUrl, fail, load, open_database
-from trackway.domain.errors import Invalid
+from trackway.domain.errors import Invalid, Unavailable
 from trackway.domain.policy import Policy
 from trackway.domain.resolution import RaceLost
 from trackway.imports import (
@@ -239,7 +239,7 @@ def _run(
         fail(str(error))  # only while opening: nothing is stored yet
     except RaceLost:
         fail(f"concurrent writes kept changing the same customers; {_partial(tally)}")
-    except SQLAlchemyError:
+    except (SQLAlchemyError, Unavailable):
         typer.echo(f"error: {_partial(tally)}", err=True)
         raise
     tally.created = totals.customers_created

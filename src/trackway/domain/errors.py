@@ -52,5 +52,19 @@ class UnsupportedMediaType(TrackwayError):
     status, code = 415, "unsupported_media_type"
 
 
+class Unavailable(TrackwayError):
+    """Storage does not answer; the client should retry after a pause."""
+
+    status, code = 503, "unavailable"
+
+    def __init__(
+        self,
+        detail: str = "storage is unavailable; try again shortly",
+        retry_after_s: int = 5,
+    ) -> None:
+        super().__init__(Problem(detail))
+        self.headers = {"Retry-After": str(retry_after_s)}
+
+
 def invalid(detail: str, pointer: str | None = None) -> Invalid:
     return Invalid(Problem(detail, pointer))

@@ -12,6 +12,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from trackway.domain.errors import Unavailable
+from trackway.logs import get_logger
+
+_log = get_logger("trackway.store")
 
 
 def normalise_url(url: str) -> str:
@@ -36,20 +42,25 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A transaction that commits when the block ends without error."""
-        if self._write_lock is None:
-            with self.engine.begin() as connection:
-                yield connection
-            return
-        with self._write_lock:
-            options = self.engine.execution_options(sqlite_write=True)
-            with options.begin() as connection:
-                yield connection
+        """A transaction that commits when the block ends without error.
+
+        Raises Unavailable (503) when the database cannot be reached or
+        stays locked; nothing of the transaction is kept then.
+        """
+        with _unavailable_on_failure():
+            if self._write_lock is None:
+                with self.engine.begin() as connection:
+                    yield connection
+                return
+            with self._write_lock:
+                options = self.engine.execution_options(sqlite_write=True)
+                with options.begin() as connection:
+                    yield connection
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A transaction with one consistent view for several queries."""
-        with self.engine.begin() as connection:
+        with _unavailable_on_failure(), self.engine.begin() as connection:
             yield connection
 
     def ping(self) -> bool:
@@ -62,6 +73,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _unavailable_on_failure() -> Iterator[None]:
+    """Storage that fails to answer is a 503 for the caller, not a 500."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as error:
+        # Parameters are hidden by the engine, so no personal data is logged.
+        _log.warning("storage_unavailable", error=type(error.orig).__name__)
+        raise Unavailable() from error
 
 
 def _engine_options(url: str) -> dict[str, Any]:
