@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select
 
+from trackway import metrics
 from trackway.domain.model import (
     Customer,
     EventCall,
@@ -40,7 +41,7 @@ from trackway.domain.resolution import RaceLost, Resolution, resolve
 from trackway.domain.times import now_ms
 from trackway.domain.tracking import record_event
 from trackway.store.database import Database
-from trackway.store.ledger import SqlLedger, upsert
+from trackway.store.ledger import SqlLedger, event_values, upsert
 from trackway.store.rows import session_from_row
 from trackway.store.tables import events, sessions
 
@@ -128,6 +129,7 @@ def _write_batch(
                 raise
             continue
         identified.update(learned)
+        metrics.record_batch_size(len(batch))
         totals.events += batch_totals.events
         totals.customers_created += batch_totals.customers_created
         return
@@ -260,7 +262,7 @@ class BatchLedger(SqlLedger):
         self._changed_visitors.add(key)
 
     def insert_event(self, event: TrackingEvent) -> None:
-        self._events.append(_event_values(event))
+        self._events.append(event_values(event))
 
     def touch_customer(self, org_id: str, customer_id: str, seen_at: int) -> None:
         key = (org_id, customer_id)
@@ -366,20 +368,3 @@ def _count(session: Session, customer_id: str | None, at: int) -> None:
     session.last_event_at = max(session.last_event_at, at)
     if session.customer_id is None:
         session.customer_id = customer_id
-
-
-def _event_values(event: TrackingEvent) -> dict[str, Any]:
-    return {
-        "org_id": event.org_id,
-        "event_id": event.id,
-        "kind": "tracking",
-        "customer_id": event.customer_id,
-        "tracking_id": event.tracking_id,
-        "session_id": event.session_id,
-        "name": event.name,
-        "meta": event.meta,
-        "real_ip": event.real_ip,
-        "published_at": event.published_at,
-        "created_at": event.created_at,
-        "changes": None,
-    }

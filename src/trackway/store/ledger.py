@@ -192,21 +192,7 @@ class SqlLedger:
         return func.least, func.greatest
 
     def insert_event(self, event: TrackingEvent) -> None:
-        self.connection.execute(
-            events.insert().values(
-                org_id=event.org_id,
-                event_id=event.id,
-                kind="tracking",
-                customer_id=event.customer_id,
-                tracking_id=event.tracking_id,
-                session_id=event.session_id,
-                name=event.name,
-                meta=event.meta,
-                real_ip=event.real_ip,
-                published_at=event.published_at,
-                created_at=event.created_at,
-            )
-        )
+        self.connection.execute(events.insert().values(event_values(event)))
 
     def insert_change(self, record: ChangeRecord) -> None:
         self.connection.execute(
@@ -251,6 +237,24 @@ class SqlLedger:
         latest = self.connection.execute(seen).scalar()
         if latest is not None:
             self.touch_customer(org_id, customer_id, latest)
+
+
+def event_values(event: TrackingEvent) -> dict[str, Any]:
+    """The `events` row of a tracking event."""
+    return {
+        "org_id": event.org_id,
+        "event_id": event.id,
+        "kind": "tracking",
+        "customer_id": event.customer_id,
+        "tracking_id": event.tracking_id,
+        "session_id": event.session_id,
+        "name": event.name,
+        "meta": event.meta,
+        "real_ip": event.real_ip,
+        "published_at": event.published_at,
+        "created_at": event.created_at,
+        "changes": None,
+    }
 
 
 def _customer_values(customer: Customer) -> dict[str, Any]:
