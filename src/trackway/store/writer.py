@@ -14,12 +14,14 @@ from trackway.domain.policy import Policy
 from trackway.domain.resolution import RaceLost, Resolution, resolve
 from trackway.domain.times import now_ms
 from trackway.domain.tracking import Recorded, record_event
+from trackway.logs import get_logger
 from trackway.store import idempotency
 from trackway.store.database import Database
 from trackway.store.idempotency import IdempotencyKey, StoredResponse
 from trackway.store.ledger import SqlLedger
 
 ATTEMPTS = 3
+_log = get_logger("trackway.identity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +94,25 @@ class Writer:
             if key is not None:
                 customer_id = outcome.customer_id
                 idempotency.save(connection, org_id, key, response, customer_id)
-        _count(outcome)
+        _report(org_id, outcome)
         return response
 
 
-def _count(outcome: Outcome) -> None:
-    """Metrics for a committed call (a replayed answer wrote nothing)."""
-    if outcome.resolution is not None:
-        metrics.record_identity_written(outcome.resolution.status)
+def _report(org_id: str, outcome: Outcome) -> None:
+    """Metrics and log lines for a committed call (a replay wrote nothing).
+
+    A conflict is logged by identifier kind and customer id, never value.
+    """
+    resolution = outcome.resolution
+    if resolution is not None:
+        metrics.record_identity_written(resolution.status)
+        if resolution.conflicts:
+            _log.info(
+                "identity_conflict",
+                org=org_id,
+                customer=resolution.customer_id,
+                conflicts=resolution.conflicts,
+            )
     if outcome.recorded is not None:
         metrics.record_events_written()
 
