@@ -272,6 +272,7 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     listed = run(fresh, "orgs", "list")
 
     assert upgraded.exit_code == 0
+    assert upgraded.stdout == "the database schema is at the latest version\n"
     assert listed.exit_code == 0
 
 

@@ -48,7 +48,7 @@ def upgrade(database_url: DatabaseUrl = None) -> None:
 
     migrate(settings)
 
-    typer.echo("the database schema is up to date")
+    typer.echo("the database schema is at the latest version")
 
 
 def _check_port_free(host: str, port: int) -> None:
