@@ -4,6 +4,7 @@ These bypass the identity rules on purpose: a read test states exactly the
 rows it reads, whatever the write path would have made of a call.
 """
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +12,16 @@ from trackway.domain.ids import new_id
 from trackway.domain.model import (
     ChangeRecord,
     Customer,
+    Identifier,
     IdentifierKind,
     Session,
     TrackingEvent,
     Visitor,
 )
 from trackway.store.database import Database
+from trackway.store.ledger import SqlLedger
 from trackway.store.migrate import upgrade
-from trackway.store.tables import (
-    customers,
-    events,
-    idempotency,
-    identifiers,
-    sessions,
-    visitors,
-)
+from trackway.store.tables import idempotency, sessions
 
 ORG = "0123456789abcdef01234567"
 OTHER_ORG = "76543210fedcba9876543210"
@@ -63,27 +59,10 @@ def add_customer(
         last_seen_at=last_seen_at,
     )
     with db.write() as conn:
-        conn.execute(
-            customers.insert().values(
-                org_id=customer.org_id,
-                customer_id=customer.id,
-                rev=customer.rev,
-                profile=customer.profile,
-                created_at=customer.created_at,
-                updated_at=customer.updated_at,
-                modified_at=customer.modified_at,
-                last_seen_at=customer.last_seen_at,
-            )
-        )
+        ledger = SqlLedger(conn)
+        ledger.insert_customer(customer)
         for kind, value in _identifiers(customer.profile):
-            conn.execute(
-                identifiers.insert().values(
-                    org_id=org_id,
-                    kind=kind.value,
-                    value=value,
-                    customer_id=customer.id,
-                )
-            )
+            ledger.claim(org_id, Identifier(kind, value), customer.id)
     return customer
 
 
@@ -110,18 +89,8 @@ def add_session(
         count=count,
     )
     with db.write() as conn:
-        conn.execute(
-            sessions.insert().values(
-                org_id=session.org_id,
-                tracking_id=session.tracking_id,
-                session_id=session.session_id,
-                id=session.id,
-                customer_id=session.customer_id,
-                first_event_at=session.first_event_at,
-                last_event_at=session.last_event_at,
-                count=session.count,
-            )
-        )
+        # Any count and span, which the ledger's one-event upsert can't make.
+        conn.execute(sessions.insert().values(asdict(session)))
     return session
 
 
@@ -151,21 +120,7 @@ def add_event(
         real_ip=real_ip,
     )
     with db.write() as conn:
-        conn.execute(
-            events.insert().values(
-                org_id=event.org_id,
-                event_id=event.id,
-                kind="tracking",
-                customer_id=event.customer_id,
-                tracking_id=event.tracking_id,
-                session_id=event.session_id,
-                name=event.name,
-                meta=event.meta,
-                real_ip=event.real_ip,
-                published_at=event.published_at,
-                created_at=event.created_at,
-            )
-        )
+        SqlLedger(conn).insert_event(event)
     return event
 
 
@@ -189,17 +144,7 @@ def add_change(
         created_at=published_at,
     )
     with db.write() as conn:
-        conn.execute(
-            events.insert().values(
-                org_id=record.org_id,
-                event_id=record.id,
-                kind=record.kind,
-                customer_id=record.customer_id,
-                changes=record.changes,
-                published_at=record.published_at,
-                created_at=record.created_at,
-            )
-        )
+        SqlLedger(conn).insert_change(record)
     return record
 
 
@@ -228,22 +173,7 @@ def add_visitor(
         status_at=at,
     )
     with db.write() as conn:
-        conn.execute(
-            visitors.insert().values(
-                org_id=visitor.org_id,
-                tracking_id=visitor.tracking_id,
-                identity_id=visitor.identity_id,
-                customer_id=visitor.customer_id,
-                remember=visitor.remember,
-                pending=visitor.pending,
-                conflict=visitor.conflict,
-                email=visitor.email,
-                status=visitor.status,
-                status_at=visitor.status_at,
-                created_at=visitor.created_at,
-                updated_at=visitor.updated_at,
-            )
-        )
+        SqlLedger(conn).insert_visitor(visitor)
     return visitor
 
 

@@ -20,7 +20,12 @@ from trackway.domain.model import (
     TrackingEvent,
 )
 from trackway.store.database import Database
-from trackway.store.rows import customer_from_row, session_from_row
+from trackway.store.rows import (
+    customer_from_row,
+    session_from_row,
+    stored_event,
+    tracking_event_from_row,
+)
 from trackway.store.tables import customers, events, identifiers, sessions
 
 # One entry of a customer's timeline: a tracking event or a change record.
@@ -96,7 +101,7 @@ def session_events(
             .order_by(events.c.published_at.desc(), events.c.event_id.desc())
         )
         rows = _page_rows(conn, query, page, page_size)
-    found = [_tracking_event(row) for row in rows[:page_size]]
+    found = [tracking_event_from_row(row) for row in rows[:page_size]]
     return found, len(rows) > page_size
 
 
@@ -158,21 +163,6 @@ def timeline_query(
     return query.where(key < tuple_(*cursor))
 
 
-def stored_event(row: Row[Any]) -> StoredEvent:
-    """The domain object for a row of `events`."""
-    if row.kind == "tracking":
-        return _tracking_event(row)
-    return ChangeRecord(
-        org_id=row.org_id,
-        id=row.event_id,
-        customer_id=row.customer_id,
-        kind=row.kind,
-        changes=row.changes,
-        published_at=row.published_at,
-        created_at=row.created_at,
-    )
-
-
 def _customer(conn: Connection, org_id: str, customer_id: str) -> Customer | None:
     query = (
         select(customers)
@@ -218,19 +208,4 @@ def _in_session(session: Session) -> Any:
     return and_(
         events.c.tracking_id == session.tracking_id,
         events.c.session_id == session.session_id,
-    )
-
-
-def _tracking_event(row: Row[Any]) -> TrackingEvent:
-    return TrackingEvent(
-        org_id=row.org_id,
-        id=row.event_id,
-        customer_id=row.customer_id,
-        tracking_id=row.tracking_id,
-        session_id=row.session_id,
-        name=row.name,
-        meta=row.meta if row.meta is not None else {},
-        published_at=row.published_at,
-        created_at=row.created_at,
-        real_ip=row.real_ip,
     )

@@ -4,7 +4,13 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from trackway.domain.model import Customer, Session, Visitor
+from trackway.domain.model import (
+    ChangeRecord,
+    Customer,
+    Session,
+    TrackingEvent,
+    Visitor,
+)
 
 
 def customer_from_row(row: Row[Any]) -> Customer:
@@ -50,4 +56,34 @@ def visitor_from_row(row: Row[Any]) -> Visitor:
         status_at=row.status_at,
         session_id=row.session_id,
         session_at=row.session_at,
+    )
+
+
+def tracking_event_from_row(row: Row[Any]) -> TrackingEvent:
+    return TrackingEvent(
+        org_id=row.org_id,
+        id=row.event_id,
+        customer_id=row.customer_id,
+        tracking_id=row.tracking_id,
+        session_id=row.session_id,
+        name=row.name,
+        meta=row.meta if row.meta is not None else {},
+        published_at=row.published_at,
+        created_at=row.created_at,
+        real_ip=row.real_ip,
+    )
+
+
+def stored_event(row: Row[Any]) -> TrackingEvent | ChangeRecord:
+    """The domain object for a row of `events`."""
+    if row.kind == "tracking":
+        return tracking_event_from_row(row)
+    return ChangeRecord(
+        org_id=row.org_id,
+        id=row.event_id,
+        customer_id=row.customer_id,
+        kind=row.kind,
+        changes=row.changes,
+        published_at=row.published_at,
+        created_at=row.created_at,
     )
