@@ -5,7 +5,6 @@ rows it reads, whatever the write path would have made of a call.
 """
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from trackway.domain.ids import new_id
@@ -20,7 +19,6 @@ from trackway.domain.model import (
 )
 from trackway.store.database import Database
 from trackway.store.ledger import SqlLedger
-from trackway.store.migrate import upgrade
 from trackway.store.tables import idempotency, sessions
 
 ORG = "0123456789abcdef01234567"
@@ -28,13 +26,6 @@ OTHER_ORG = "76543210fedcba9876543210"
 # 2026-12-03T10:00:00.000Z
 T0 = 1_796_292_000_000
 MINUTE = 60_000
-
-
-def new_database(tmp_path: Path) -> Database:
-    """A fresh SQLite file in `tmp_path`, migrated to the latest schema."""
-    url = f"sqlite:///{tmp_path / 'trackway.db'}"
-    upgrade(url)
-    return Database(url)
 
 
 def add_customer(

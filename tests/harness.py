@@ -2,7 +2,6 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from httpx2 import Response
 from starlette.testclient import TestClient
@@ -12,7 +11,6 @@ from trackway.domain import roles
 from trackway.settings import Settings, load_settings
 from trackway.store import accounts
 from trackway.store.database import Database
-from trackway.store.migrate import upgrade
 
 
 @dataclass
@@ -37,9 +35,8 @@ class Api:
         return self.client.get(path, headers=self.headers(key))
 
 
-def make_api(tmp_path: Path, **settings: object) -> Iterator[Api]:
-    url = f"sqlite:///{tmp_path / 'trackway.db'}"
-    upgrade(url)
+def make_api(url: str, **settings: object) -> Iterator[Api]:
+    """An `Api` on the migrated database at `url`."""
     database = Database(url)
     org_id = accounts.create_org(database, "acme")
     config = load_settings({}, database_url=url, **settings)

@@ -29,7 +29,6 @@ from trackway.store.accounts import (
     org_by_name,
 )
 from trackway.store.database import Database
-from trackway.store.migrate import upgrade
 
 runner = CliRunner()
 
@@ -42,9 +41,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    database_url = f"sqlite:///{tmp_path / 'trackway.db'}"
-    upgrade(database_url)
+def url(database_url: str) -> str:
     return database_url
 
 
@@ -255,21 +252,17 @@ def test_keys_revoke_of_an_unknown_key_says_how_to_list_keys(url: str) -> None:
 
 
 def test_command_on_a_database_without_schema_says_to_upgrade(
-    tmp_path: Path,
+    blank_database_url: str,
 ) -> None:
-    empty = f"sqlite:///{tmp_path / 'empty.db'}"
-
-    result = run(empty, "orgs", "list")
+    result = run(blank_database_url, "orgs", "list")
 
     assert result.exit_code == 1
     assert "run: trackway db upgrade" in result.stderr
 
 
-def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
-    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
-
-    upgraded = run(fresh, "db", "upgrade")
-    listed = run(fresh, "orgs", "list")
+def test_db_upgrade_creates_the_schema(blank_database_url: str) -> None:
+    upgraded = run(blank_database_url, "db", "upgrade")
+    listed = run(blank_database_url, "orgs", "list")
 
     assert upgraded.exit_code == 0
     assert upgraded.stdout == "the database schema is at the latest version\n"

@@ -387,10 +387,10 @@ def test_a_file_cut_short_stores_the_rows_before_the_cut(
 
 
 def test_a_database_without_the_schema_says_how_to_create_it(
-    tmp_path: Path,
+    tmp_path: Path, blank_database_url: str
 ) -> None:
     path = write_csv(tmp_path / "events.csv", [HEADER])
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    url = blank_database_url
 
     result = runner.invoke(app, ["import", str(path), "--database-url", url])
 

@@ -79,8 +79,8 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    environ = _environment(tmp_path)
+def server(tmp_path: Path, blank_database_url: str) -> Iterator[Server]:
+    environ = _environment(blank_database_url)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "trackway", "serve", "--port", str(port)]
@@ -169,13 +169,13 @@ def test_send_invalid_body_fails_with_the_status_on_stderr(server: Server) -> No
     assert json.loads(text)["errors"][0]["source"] == {"pointer": "/event/name"}
 
 
-def _environment(tmp_path: Path) -> dict[str, str]:
+def _environment(database_url: str) -> dict[str, str]:
     environ = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith("TRACKWAY_")
     }
-    environ["TRACKWAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'trackway.db'}"
+    environ["TRACKWAY_DATABASE_URL"] = database_url
     return environ
 
 

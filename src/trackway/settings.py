@@ -83,10 +83,10 @@ def _check_database_url(url: str) -> None:
         backend = make_url(url).get_backend_name()
     except ArgumentError:
         raise SettingsError(f"{name}: {url!r} is not a database URL") from None
-    if backend != "sqlite":
+    if backend not in ("sqlite", "postgresql"):
         raise SettingsError(
-            f"{name}: this version stores data in SQLite only "
-            f"(sqlite:///path/to/file.db), not {backend}"
+            f"{name}: Trackway stores data in SQLite (sqlite:///path/to/file.db) "
+            f"or PostgreSQL (postgresql://user@host/db), not {backend}"
         )
 
 

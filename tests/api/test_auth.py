@@ -5,7 +5,6 @@ own exception handlers, so the answers are the ones clients get.
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -22,7 +21,6 @@ from trackway.domain.errors import Forbidden
 from trackway.domain.times import now_ms
 from trackway.store.accounts import create_key, create_org, revoke_key
 from trackway.store.database import Database
-from trackway.store.migrate import upgrade
 
 GROUPS = {
     "tracking": roles.TRACKING_ROLES,
@@ -56,12 +54,8 @@ def name_of(accepted: frozenset[str]) -> str:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'trackway.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
+def db(database: Database) -> Database:
+    return database
 
 
 @pytest.fixture

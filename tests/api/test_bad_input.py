@@ -10,7 +10,6 @@ import json
 import tracemalloc
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,9 +126,9 @@ def tracking_events(api: Api, customer_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def us_api(tmp_path: Path) -> Iterator[Api]:
+def us_api(database_url: str) -> Iterator[Api]:
     """A server whose phone numbers without `+` are read as US numbers."""
-    yield from make_api(tmp_path, default_phone_region="US")
+    yield from make_api(database_url, default_phone_region="US")
 
 
 class TestUnknownKeys:

@@ -1,7 +1,6 @@
 """The read endpoints and erasure, through the whole app."""
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from factories import (
     add_event,
     add_session,
     add_visitor,
-    new_database,
 )
 from trackway.api import render
 from trackway.api.app import create_app
@@ -50,10 +48,8 @@ class Org:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = new_database(tmp_path)
-    yield database
-    database.dispose()
+def db(database: Database) -> Database:
+    return database
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from trackway.metrics import (
     record_identity_written,
 )
 from trackway.store.database import Database
-from trackway.store.migrate import upgrade
 
 
 def serve(database: Database) -> TestClient:
@@ -29,15 +28,6 @@ def serve(database: Database) -> TestClient:
     )
     app.state.database = database
     return TestClient(app)
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'trackway.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The per-org rate limit of SPEC 10, in one process."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,8 @@ from trackway.api.ratelimit import RateLimiter
 
 
 @pytest.fixture
-def limited_api(tmp_path: Path) -> Iterator[Api]:
-    yield from make_api(tmp_path, rate_limit=3)
+def limited_api(database_url: str) -> Iterator[Api]:
+    yield from make_api(database_url, rate_limit=3)
 
 
 def test_limit_of_zero_never_refuses() -> None:

@@ -4,7 +4,6 @@ import gzip
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,16 +45,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def lenient_api(tmp_path: Path) -> Iterator[Api]:
+def lenient_api(second_database_url: str) -> Iterator[Api]:
     """A second server beside `api`, with its own database."""
-    folder = tmp_path / "lenient"
-    folder.mkdir()
-    yield from make_api(folder, meta_rules="lenient")
+    yield from make_api(second_database_url, meta_rules="lenient")
 
 
 @pytest.fixture
-def short_gap_api(tmp_path: Path) -> Iterator[Api]:
-    yield from make_api(tmp_path, session_gap_minutes=5)
+def short_gap_api(database_url: str) -> Iterator[Api]:
+    yield from make_api(database_url, session_gap_minutes=5)
 
 
 def count(api: Api, table_name: str) -> int:

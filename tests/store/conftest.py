@@ -1,7 +1,4 @@
-"""Fixtures for storage tests: each test gets its own migrated SQLite file."""
-
-from collections.abc import Iterator
-from pathlib import Path
+"""Fixtures for storage tests, on the `database` of the shared conftest."""
 
 import pytest
 
@@ -9,21 +6,10 @@ from trackway.domain.policy import Policy
 from trackway.store import writer as writer_module
 from trackway.store.accounts import create_org
 from trackway.store.database import Database
-from trackway.store.migrate import upgrade
 from trackway.store.writer import Writer
 
 # 2026-12-03T10:00:00.000Z: the moment every write-path test happens.
 FROZEN_NOW = 1_796_292_000_000
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    """A fresh SQLite file in `tmp_path`, migrated to the latest schema."""
-    url = f"sqlite:///{tmp_path / 'trackway.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

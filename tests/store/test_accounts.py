@@ -2,7 +2,6 @@
 
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,19 +22,14 @@ from trackway.store.accounts import (
     revoke_key,
 )
 from trackway.store.database import Database
-from trackway.store.migrate import upgrade
 from trackway.store.tables import api_keys
 
 KEY_SHAPE = re.compile(r"tw_[0-9a-f]{24}_[A-Za-z0-9_-]{43}")
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'trackway.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
+def db(database: Database) -> Database:
+    return database
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """Erasure: after `erase_customer` no table holds anything of the customer."""
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,6 @@ from factories import (
     add_idempotency,
     add_session,
     add_visitor,
-    new_database,
 )
 from trackway.domain.model import Customer
 from trackway.store import reads
@@ -54,10 +51,8 @@ JOHN = {
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = new_database(tmp_path)
-    yield database
-    database.dispose()
+def db(database: Database) -> Database:
+    return database
 
 
 def test_erasure_leaves_no_trace_of_the_customer_in_any_table(

@@ -5,7 +5,6 @@ Rows are built with the domain's own validators, stored with
 """
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from trackway.store.accounts import create_org
 from trackway.store.database import Database
 from trackway.store.importer import BatchLedger, ImportRow, import_rows
 from trackway.store.ledger import SqlLedger
-from trackway.store.migrate import upgrade
 from trackway.store.tables import customers, events, sessions, visitors
 
 POLICY = Policy()
@@ -336,10 +334,7 @@ def in_order(items: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return sorted(items, key=repr)
 
 
-def fresh(path: Path) -> tuple[Database, str]:
-    path.mkdir()
-    url = f"sqlite:///{path / 'trackway.db'}"
-    upgrade(url)
+def fresh(url: str) -> tuple[Database, str]:
     database = Database(url)
     return database, create_org(database, "acme")
 
@@ -353,10 +348,13 @@ class _UnbufferedLedger(SqlLedger):
 
 @pytest.mark.parametrize("batch_size", [1, 2, 5, 1000])
 def test_holding_writes_until_the_batch_ends_stores_what_the_plain_ledger_would(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_size: int
+    database_url: str,
+    second_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    batch_size: int,
 ) -> None:
-    held, held_org = fresh(tmp_path / "held")
-    plain, plain_org = fresh(tmp_path / "plain")
+    held, held_org = fresh(database_url)
+    plain, plain_org = fresh(second_database_url)
 
     import_rows(held, held_org, mixed_rows(), POLICY, batch_size)
     with monkeypatch.context() as patch:

@@ -1,8 +1,5 @@
 """The read queries: customers, lookups, sessions, events and the timeline."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from factories import (
@@ -14,7 +11,6 @@ from factories import (
     add_customer,
     add_event,
     add_session,
-    new_database,
 )
 from trackway.domain.model import (
     ChangeRecord,
@@ -34,10 +30,8 @@ JANE = {
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = new_database(tmp_path)
-    yield database
-    database.dispose()
+def db(database: Database) -> Database:
+    return database
 
 
 class TestCustomer:
