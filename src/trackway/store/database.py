@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from trackway.domain.errors import Unavailable
 from trackway.logs import get_logger
@@ -75,15 +75,28 @@ class Database:
         self.engine.dispose()
 
 
+# PostgreSQL refusing writes because it is (now) a read-only standby, as
+# after a failover: the client should retry, as for a lost connection.
+_READ_ONLY_SQLSTATE = "25006"
+
+
 @contextmanager
 def _unavailable_on_failure() -> Iterator[None]:
     """Storage that fails to answer is a 503 for the caller, not a 500."""
     try:
         yield
-    except (OperationalError, InterfaceError) as error:
+    except DBAPIError as error:
+        if not _is_outage(error):
+            raise
         # Parameters are hidden by the engine, so no personal data is logged.
         _log.warning("storage_unavailable", error=type(error.orig).__name__)
         raise Unavailable() from error
+
+
+def _is_outage(error: DBAPIError) -> bool:
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return getattr(error.orig, "sqlstate", None) == _READ_ONLY_SQLSTATE
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select, update
 
 from trackway.domain.errors import Conflict, Problem
-from trackway.store.ledger import upsert
+from trackway.store.ledger import insert_if_absent
 from trackway.store.tables import idempotency
 
 PENDING = 0  # status of a claimed key whose answer is not written yet
@@ -49,10 +49,7 @@ def claim(
         "body": "",
         "created_at": now,
     }
-    inserted = connection.execute(
-        upsert(connection, idempotency).values(values).on_conflict_do_nothing()
-    )
-    if inserted.rowcount == 1:
+    if insert_if_absent(connection, idempotency, values):
         return None
     row = connection.execute(
         select(idempotency).where(

@@ -7,7 +7,7 @@ answer from the database instead of a duplicate row.
 
 from typing import Any
 
-from sqlalchemy import Connection, Insert, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.schema import Table
 
@@ -31,6 +31,20 @@ def upsert(connection: Connection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+def insert_if_absent(
+    connection: Connection, table: Table, values: dict[str, Any]
+) -> bool:
+    """Insert the row unless its key is taken; True when this call inserted it.
+
+    On PostgreSQL a concurrent insert of the same key makes this wait for
+    the other transaction, then answer False if it committed. RETURNING
+    tells the outcome on both backends (psycopg reports no rowcount here).
+    """
+    statement = upsert(connection, table).values(values).on_conflict_do_nothing()
+    first_key = next(iter(table.primary_key.columns))
+    return connection.execute(statement.returning(first_key)).first() is not None
+
+
 class SqlLedger:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -52,14 +66,13 @@ class SqlLedger:
         }
 
     def claim(self, org_id: str, identifier: Identifier, customer_id: str) -> bool:
-        statement: Insert = upsert(self.connection, identifiers).values(
-            org_id=org_id,
-            kind=identifier.kind.value,
-            value=identifier.value,
-            customer_id=customer_id,
-        )
-        statement = statement.on_conflict_do_nothing()  # type: ignore[attr-defined]
-        return self.connection.execute(statement).rowcount == 1
+        values = {
+            "org_id": org_id,
+            "kind": identifier.kind.value,
+            "value": identifier.value,
+            "customer_id": customer_id,
+        }
+        return insert_if_absent(self.connection, identifiers, values)
 
     def release(self, org_id: str, identifier: Identifier, customer_id: str) -> None:
         self.connection.execute(
@@ -120,9 +133,7 @@ class SqlLedger:
         return None if row is None else visitor_from_row(row)
 
     def insert_visitor(self, visitor: Visitor) -> bool:
-        statement = upsert(self.connection, visitors).values(_visitor_values(visitor))
-        statement = statement.on_conflict_do_nothing()
-        return bool(self.connection.execute(statement).rowcount == 1)
+        return insert_if_absent(self.connection, visitors, _visitor_values(visitor))
 
     def update_visitor(self, visitor: Visitor) -> None:
         self.connection.execute(
