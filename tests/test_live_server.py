@@ -1,23 +1,20 @@
 """`trackway serve` and `trackway send` as real processes over real HTTP.
 
-Each test starts its own server on a free port with its own database, and
-reads the first key from the banner the server prints on its first start.
+Each test starts its own server (see `live.py`) on its own database.
 """
 
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from live import Server, running_server
 
 pytestmark = pytest.mark.live
 
@@ -71,30 +68,10 @@ IDENTITY_EVENT = {
 }
 
 
-@dataclass
-class Server:
-    url: str
-    key: str
-    environ: dict[str, str]
-
-
 @pytest.fixture
 def server(tmp_path: Path, blank_database_url: str) -> Iterator[Server]:
-    environ = _environment(blank_database_url)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "trackway", "serve", "--port", str(port)]
-    banner = tmp_path / "stderr.txt"
-    with (tmp_path / "stdout.txt").open("wb") as out, banner.open("wb") as err:
-        process = subprocess.Popen(command, env=environ, stdout=out, stderr=err)
-    try:
-        _wait_until_healthy(url, process, banner)
-        key = KEY.search(banner.read_text())
-        assert key is not None, banner.read_text()
-        yield Server(url, key.group(0), environ)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_server(blank_database_url, tmp_path) as server:
+        yield server
 
 
 Done = subprocess.CompletedProcess[str]
@@ -167,36 +144,3 @@ def test_send_invalid_body_fails_with_the_status_on_stderr(server: Server) -> No
     status, _, text = done.stderr.partition(" ")
     assert status == "400"
     assert json.loads(text)["errors"][0]["source"] == {"pointer": "/event/name"}
-
-
-def _environment(database_url: str) -> dict[str, str]:
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("TRACKWAY_")
-    }
-    environ["TRACKWAY_DATABASE_URL"] = database_url
-    return environ
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _wait_until_healthy(
-    url: str, process: subprocess.Popen[bytes], banner: Path
-) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server stopped: {banner.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the server did not answer /healthz in {START_TIMEOUT_S} s")

@@ -25,6 +25,7 @@ class SettingsError(Exception):
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = "sqlite:///./trackway.db"
+    database_pool_size: Positive = 5
     max_body_bytes: Positive = 1024 * 1024
     max_json_depth: Annotated[int, msgspec.Meta(ge=4, le=1000)] = 32
     session_gap_minutes: Positive = 30

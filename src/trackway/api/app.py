@@ -11,7 +11,8 @@ from trackway.api import customers, ops, tracking
 from trackway.api.errors import exception_handlers
 from trackway.api.middleware import RequestLogMiddleware
 from trackway.api.ratelimit import RateLimiter
-from trackway.settings import Settings
+from trackway.logs import configure_logging
+from trackway.settings import Settings, load_settings
 from trackway.store.database import Database
 from trackway.store.writer import Writer
 
@@ -36,7 +37,7 @@ class IgnoreTrailingSlash:
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """The Trackway server; it owns `database` unless one is handed in."""
     owned = database is None
-    database = database or Database(settings.database_url)
+    database = database or Database(settings.database_url, settings.database_pool_size)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -59,3 +60,13 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     app.state.writer = Writer(database, app.state.policy)
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
     return app
+
+
+def from_environment() -> Starlette:
+    """The app of one server process, configured by `TRACKWAY_*` alone.
+
+    `trackway serve --workers N` starts N processes that each call this.
+    """
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

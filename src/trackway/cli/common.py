@@ -65,7 +65,7 @@ def open_database(settings: Settings) -> Iterator[Database]:
     """The database of `settings`, with its errors turned into next steps."""
     shown = shown_url(settings.database_url)
     try:
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, settings.database_pool_size)
     except (ArgumentError, ImportError) as error:
         fail(f"cannot open the database {shown}: {reason(error)}", USAGE)
     try:

@@ -5,24 +5,39 @@ import socket
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
-from trackway.cli.common import DatabaseUrl, fail, load, migrate, open_database
+from trackway.cli.common import (
+    USAGE,
+    DatabaseUrl,
+    fail,
+    load,
+    migrate,
+    open_database,
+)
+from trackway.settings import Settings, env_name
 from trackway.store.accounts import DEFAULT_ORG, ensure_default_org
 
 db_app = typer.Typer(no_args_is_help=True, help="Manage the database schema.")
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
 Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
+Workers = Annotated[
+    int,
+    typer.Option(min=1, help="Server processes to run (more than 1: PostgreSQL)."),
+]
 
 
 def serve(
     host: Host = "127.0.0.1",
     port: Port = 8080,
+    workers: Workers = 1,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Run the server. Migrates the database first; on a database without
     orgs, creates org `default` and prints its first API key."""
     settings = load(database_url)
+    _check_workers(settings, workers)
     _check_port_free(host, port)
 
     # Imported here so the other commands start without the web stack.
@@ -37,8 +52,32 @@ def serve(
         key = ensure_default_org(database)
         if key is not None:
             _print_first_key(key, f"http://{host}:{port}")
-        app = create_app(settings, database)
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        if workers == 1:
+            app = create_app(settings, database)
+            uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+            return
+    # Each process builds its own app from the environment, so a URL given
+    # by flag must be passed on there.
+    os.environ[env_name("database_url")] = settings.database_url
+    uvicorn.run(
+        "trackway.api.app:from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def _check_workers(settings: Settings, workers: int) -> None:
+    if workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
+        fail(
+            f"--workers {workers} needs PostgreSQL: SQLite lets one process "
+            "write at a time, so more processes would only wait on each other. "
+            "Use --workers 1, or TRACKWAY_DATABASE_URL=postgresql://...",
+            USAGE,
+        )
 
 
 @db_app.command("upgrade")

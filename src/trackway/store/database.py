@@ -3,12 +3,19 @@
 On SQLite, write transactions start with `BEGIN IMMEDIATE` and are
 serialised inside the process, so two writers never deadlock upgrading a
 read lock; readers run beside them thanks to WAL.
+
+On PostgreSQL, transactions run at READ COMMITTED and take row locks in
+one order (visitor, then customer). A transaction the server aborts to break
+a deadlock is run again from the start by `transact`, so the race shows up
+as a short wait, never as an error.
 """
 
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -18,6 +25,17 @@ from trackway.domain.errors import Unavailable
 from trackway.logs import get_logger
 
 _log = get_logger("trackway.store")
+
+T = TypeVar("T")
+
+ATTEMPTS = 8
+# Deadlock detected, serialization failure: the server undid the whole
+# transaction, and running it again is safe.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+class Contention(Exception):
+    """The transaction lost a race and was rolled back; run it again."""
 
 
 def normalise_url(url: str) -> str:
@@ -29,11 +47,13 @@ def normalise_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 5) -> None:
+        """`pool_size`: PostgreSQL connections this process keeps open; it
+        may open as many again under a burst."""
         self.url = normalise_url(url)
         # hide_parameters: a logged database error never shows an email.
         self.engine: Engine = create_engine(
-            self.url, hide_parameters=True, **_engine_options(self.url)
+            self.url, hide_parameters=True, **_engine_options(self.url, pool_size)
         )
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock() if self.is_sqlite else None
@@ -56,6 +76,29 @@ class Database:
                 options = self.engine.execution_options(sqlite_write=True)
                 with options.begin() as connection:
                     yield connection
+
+    def transact(
+        self,
+        work: Callable[[Connection], T],
+        retry_on: tuple[type[Exception], ...] = (),
+    ) -> T:
+        """Run `work` in a write transaction, again from the start if it
+        loses a race (a deadlock, or one of `retry_on` raised by `work`).
+
+        After ATTEMPTS losses the caller gets Unavailable (503): the data
+        is contended, not wrong, and a retry later will pass.
+        """
+        races: tuple[type[Exception], ...] = (Contention, *retry_on)
+        for attempt in range(ATTEMPTS):
+            try:
+                with self.write() as connection:
+                    return work(connection)
+            except races as lost:
+                race = type(lost).__name__
+                _log.info("transaction_retried", attempt=attempt, race=race)
+                # Jitter, so two losers do not meet again at once.
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+        raise Unavailable("the data is busy with concurrent changes; try again")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -86,6 +129,8 @@ def _unavailable_on_failure() -> Iterator[None]:
     try:
         yield
     except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) in _RETRY_SQLSTATES:
+            raise Contention() from error
         if not _is_outage(error):
             raise
         # Parameters are hidden by the engine, so no personal data is logged.
@@ -99,10 +144,10 @@ def _is_outage(error: DBAPIError) -> bool:
     return getattr(error.orig, "sqlstate", None) == _READ_ONLY_SQLSTATE
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def _engine_options(url: str, pool_size: int) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    return {"pool_pre_ping": True, "pool_size": pool_size, "max_overflow": pool_size}
 
 
 def _configure_sqlite(engine: Engine) -> None:

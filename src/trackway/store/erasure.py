@@ -48,22 +48,41 @@ _json = msgspec.json.Encoder()
 
 def erase_customer(db: Database, org_id: str, customer_id: str) -> bool:
     """Forget the customer; False when the org has no such customer."""
-    with db.write() as conn:
-        profile = _profile(conn, org_id, customer_id)
-        if profile is None:
-            return False
-        traces = _traces(conn, org_id, customer_id, profile)
-        _delete_history(conn, org_id, customer_id)
-        _scrub_others(conn, org_id, customer_id, traces)
-        _delete_identity(conn, org_id, customer_id)
+    return db.transact(lambda conn: _erase(conn, org_id, customer_id))
+
+
+def _erase(conn: Connection, org_id: str, customer_id: str) -> bool:
+    profile = _lock(conn, org_id, customer_id)
+    if profile is None:
+        return False
+    traces = _traces(conn, org_id, customer_id, profile)
+    _delete_history(conn, org_id, customer_id)
+    _scrub_others(conn, org_id, customer_id, traces)
+    _delete_identity(conn, org_id, customer_id)
     return True
 
 
-def _profile(conn: Connection, org_id: str, customer_id: str) -> Any:
+def _lock(conn: Connection, org_id: str, customer_id: str) -> Any:
+    """The customer's profile, with its visitors and itself locked.
+
+    Visitors first, then the customer: the order tracking calls take them
+    in. A call holding a bound visitor finishes before erasure goes on (and
+    its event is erased with the rest); one that comes after finds no
+    visitor and starts a fresh one.
+    """
+    bound = (
+        select(visitors.c.tracking_id)
+        .where(visitors.c.org_id == org_id)
+        .where(visitors.c.customer_id == customer_id)
+        .order_by(visitors.c.tracking_id)
+        .with_for_update()
+    )
+    conn.execute(bound).all()
     query = (
         select(customers.c.profile)
         .where(customers.c.org_id == org_id)
         .where(customers.c.customer_id == customer_id)
+        .with_for_update()
     )
     return conn.execute(query).scalar_one_or_none()
 

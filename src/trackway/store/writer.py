@@ -8,6 +8,8 @@ is resolved, its event recorded, and its answer rendered and stored for
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from sqlalchemy import Connection
+
 from trackway import metrics
 from trackway.domain.model import EventCall, IdentityCall
 from trackway.domain.policy import Policy
@@ -20,7 +22,6 @@ from trackway.store.database import Database
 from trackway.store.idempotency import IdempotencyKey, StoredResponse
 from trackway.store.ledger import SqlLedger
 
-ATTEMPTS = 3
 _log = get_logger("trackway.identity")
 
 
@@ -59,43 +60,44 @@ class Writer:
         In a combined call the event takes the identity's trackingId and
         sessionId when it names none.
         """
-        for attempt in range(ATTEMPTS):
-            try:
-                return self._once(org_id, identity, event, render, key)
-            except RaceLost:
-                if attempt == ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+
+        def once(connection: Connection) -> tuple[StoredResponse, Outcome | None]:
+            return self._once(connection, org_id, identity, event, render, key)
+
+        response, outcome = self.database.transact(once, retry_on=(RaceLost,))
+        if outcome is not None:
+            _report(org_id, outcome)
+        return response
 
     def _once(
         self,
+        connection: Connection,
         org_id: str,
         identity: IdentityCall | None,
         event: EventCall | None,
         render: Render,
         key: IdempotencyKey | None,
-    ) -> StoredResponse:
+    ) -> tuple[StoredResponse, Outcome | None]:
+        """The call's answer, and what it wrote (None for a replayed answer)."""
         now = now_ms()
         window = self.policy.dedupe_window_ms
-        with self.database.write() as connection:
-            if key is not None:
-                prior = idempotency.claim(connection, org_id, key, now, window)
-                if prior is not None:
-                    return prior
-            ledger = SqlLedger(connection)
-            resolution = recorded = None
-            if identity is not None:
-                resolution = resolve(ledger, org_id, identity, now, self.policy)
-            if event is not None:
-                event = _inherit(event, resolution)
-                recorded = record_event(ledger, org_id, event, now, self.policy)
-            outcome = Outcome(resolution, recorded)
-            response = render(outcome)
-            if key is not None:
-                customer_id = outcome.customer_id
-                idempotency.save(connection, org_id, key, response, customer_id)
-        _report(org_id, outcome)
-        return response
+        if key is not None:
+            prior = idempotency.claim(connection, org_id, key, now, window)
+            if prior is not None:
+                return prior, None
+        ledger = SqlLedger(connection)
+        resolution = recorded = None
+        if identity is not None:
+            resolution = resolve(ledger, org_id, identity, now, self.policy)
+        if event is not None:
+            event = _inherit(event, resolution)
+            recorded = record_event(ledger, org_id, event, now, self.policy)
+        outcome = Outcome(resolution, recorded)
+        response = render(outcome)
+        if key is not None:
+            customer_id = outcome.customer_id
+            idempotency.save(connection, org_id, key, response, customer_id)
+        return response, outcome
 
 
 def _report(org_id: str, outcome: Outcome) -> None:

@@ -1,0 +1,90 @@
+"""Real `trackway serve` processes for tests that go over real HTTP.
+
+Each server gets a free port on 127.0.0.1 and the database URL it is given;
+its first key is read from the banner it prints on its first start.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+START_TIMEOUT_S = 30.0
+KEY = re.compile(r"tw_[0-9a-f]{24}_[A-Za-z0-9_-]{43}")
+
+
+@dataclass
+class Server:
+    url: str
+    key: str
+    environ: dict[str, str]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+@contextmanager
+def running_server(
+    database_url: str, folder: Path, workers: int = 1
+) -> Iterator[Server]:
+    """A server on a free port, stopped when the block ends."""
+    environ = environment(database_url)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "trackway", "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
+    banner = folder / f"stderr-{port}.txt"
+    with (folder / f"stdout-{port}.txt").open("wb") as out, banner.open("wb") as err:
+        process = subprocess.Popen(command, env=environ, stdout=out, stderr=err)
+    try:
+        wait_until_healthy(url, process, banner)
+        key = KEY.search(banner.read_text())
+        assert key is not None, banner.read_text()
+        yield Server(url, key.group(0), environ)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def environment(database_url: str) -> dict[str, str]:
+    """This process's environment without TRACKWAY_*, and the database."""
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("TRACKWAY_")
+    }
+    environ["TRACKWAY_DATABASE_URL"] = database_url
+    return environ
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_until_healthy(
+    url: str, process: subprocess.Popen[bytes], banner: Path
+) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server stopped: {banner.read_text()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"the server did not answer /readyz in {START_TIMEOUT_S} s")
