@@ -4,8 +4,10 @@
 once on SQLite and once on PostgreSQL; see `backends.py`.
 """
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,6 +76,24 @@ def second_database_url(
 
 
 @pytest.fixture
+def postgres_database_url(postgres_databases: PostgresDatabases) -> Iterator[str]:
+    """An empty PostgreSQL database, for what only PostgreSQL allows."""
+    url = postgres_databases.blank()
+    yield url
+    postgres_databases.drop(url)
+
+
+@pytest.fixture
 def api(database_url: str) -> Iterator[Api]:
     """A server on its own database, with org `acme` and three keys."""
     yield from make_api(database_url)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per reason for skipped tests, instead of one per test."""
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        _, _, reason = report.longrepr
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f"{count} skipped: {reason}")

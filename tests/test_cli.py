@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from backends import sqlite_url
 from trackway.cli import app
 from trackway.domain import roles
 from trackway.store.accounts import (
@@ -467,3 +468,13 @@ def test_send_with_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert f"cannot read {missing}" in result.stderr
+
+
+def test_serve_refuses_several_workers_on_sqlite_and_says_why(
+    tmp_path: Path,
+) -> None:
+    result = run(sqlite_url(tmp_path), "serve", "--workers", "2")
+
+    assert result.exit_code == 2
+    assert "--workers 2 needs PostgreSQL" in result.stderr
+    assert "one process" in result.stderr

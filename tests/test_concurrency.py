@@ -276,3 +276,19 @@ def late_events_are_anonymous(url: str) -> bool:
     finally:
         engine.dispose()
     return all(event is None and visitor is None for event, visitor in rows)
+
+
+def test_metrics_of_several_workers_add_up(
+    tmp_path: Path, postgres_database_url: str
+) -> None:
+    body = {"trackingId": "v-1", "name": "page-viewed"}
+    with running_server(postgres_database_url, tmp_path, workers=4) as server:
+        limits = httpx.Limits(max_connections=20)
+        with httpx.Client(
+            base_url=server.url, headers=server.headers, limits=limits
+        ) as http:
+            at_once(20, lambda _: post(http, "/v1/tracking/event", body))
+        # A new connection each time, so several workers answer.
+        answers = [httpx.get(f"{server.url}/metrics").text for _ in range(8)]
+
+    assert all("trackway_events_written_total 20.0" in text for text in answers)

@@ -1,10 +1,15 @@
-"""Prometheus metrics of this process, in a registry of their own.
+"""Prometheus metrics, in a registry of their own.
 
 The registry is made once, when the module is first imported, so every
-import shares the same counters. Labels hold only route templates, methods,
+import shares the same counters. Under `trackway serve --workers N`,
+PROMETHEUS_MULTIPROC_DIR is set before the workers start: each writes its
+counters to a file there, and `/metrics` sums the files, so any worker
+answers for all of them. Labels hold only route templates, methods,
 statuses and identity statuses: never ids, orgs or anything a client typed,
 so the number of series stays small.
 """
+
+import os
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -12,7 +17,10 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 REGISTRY = CollectorRegistry()
 
@@ -72,4 +80,8 @@ def record_batch_size(size: int) -> None:
 
 def render_metrics() -> tuple[bytes, str]:
     """The Prometheus text exposition and its content type."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    every_worker = CollectorRegistry()
+    multiprocess.MultiProcessCollector(every_worker)  # type: ignore[no-untyped-call]
+    return generate_latest(every_worker), CONTENT_TYPE_LATEST

@@ -2,6 +2,7 @@
 
 import os
 import socket
+import tempfile
 from typing import Annotated
 
 import typer
@@ -56,18 +57,28 @@ def serve(
             app = create_app(settings, database)
             uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
             return
+    _serve_workers(settings, host, port, workers)
+
+
+def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    from trackway.metrics import MULTIPROCESS_DIR
+
     # Each process builds its own app from the environment, so a URL given
-    # by flag must be passed on there.
+    # by flag must be passed on there, with a folder for shared metrics.
     os.environ[env_name("database_url")] = settings.database_url
-    uvicorn.run(
-        "trackway.api.app:from_environment",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="trackway-metrics-") as shared:
+        os.environ[MULTIPROCESS_DIR] = shared
+        uvicorn.run(
+            "trackway.api.app:from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+        )
 
 
 def _check_workers(settings: Settings, workers: int) -> None:
