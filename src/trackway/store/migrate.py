@@ -8,6 +8,9 @@ from alembic.config import Config
 from trackway.store.database import normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The PostgreSQL advisory lock a migration holds: any fixed number, the
+# same in every Trackway process.
+MIGRATION_LOCK = 0x7472_6163_6B77
 
 
 def alembic_config(url: str) -> Config:

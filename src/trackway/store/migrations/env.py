@@ -1,8 +1,15 @@
-"""Alembic environment: runs migrations on the URL the CLI passes in."""
+"""Alembic environment: runs migrations on the URL the CLI passes in.
+
+Servers on several machines may start, and migrate, at the same moment. On
+PostgreSQL the migration transaction first takes an advisory lock, so the
+others wait for it and then find the schema already current. SQLite's
+write lock does the same there.
+"""
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
+from trackway.store.migrate import MIGRATION_LOCK
 from trackway.store.tables import metadata
 
 config = context.config
@@ -19,6 +26,9 @@ def run() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                lock = text("SELECT pg_advisory_xact_lock(:key)")
+                connection.execute(lock, {"key": MIGRATION_LOCK})
             context.run_migrations()
     engine.dispose()
 
