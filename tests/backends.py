@@ -31,6 +31,11 @@ HOW_TO_RUN = (
 )
 
 
+def is_setting(name: str) -> bool:
+    """A server setting from the environment, not a test variable."""
+    return name.startswith("TRACKWAY_") and not name.startswith("TRACKWAY_TEST_")
+
+
 def require_postgres() -> URL:
     """The admin URL of the test server; skips (or fails) when there is none."""
     given = os.environ.get(POSTGRES_URL, "")

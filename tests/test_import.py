@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from backends import is_setting
 from trackway.cli import app
 from trackway.domain.times import format_ms, parse_datetime
 
@@ -34,8 +35,9 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No TRACKWAY_* variable of the developer's shell reaches a test."""
-    for name in [n for n in list(os.environ) if n.startswith("TRACKWAY_")]:
+    """No TRACKWAY_* setting of the developer's shell reaches a test (the
+    TRACKWAY_TEST_* variables, which say where test databases live, stay)."""
+    for name in [n for n in list(os.environ) if is_setting(n)]:
         monkeypatch.delenv(name)
 
 
