@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, or_, select
+from sqlalchemy import Connection, Row, Select, func, or_, select
 
 from trackway.domain.model import (
     ChangeRecord,
@@ -83,6 +83,15 @@ def export_customers(
             yield from map(visitor_from_row, bound.rows_of(customer_id))
             yield from map(session_from_row, sessioned.rows_of(customer_id))
             yield from map(stored_event, happened.rows_of(customer_id))
+
+
+def count_customers(db: Database, org_id: str, selection: Selection) -> int:
+    """How many customers `export_customers` would give (for a progress
+    bar; the export itself may see a few more or fewer)."""
+    chosen = _chosen(org_id, selection).subquery()
+    with db.read() as connection:
+        found = connection.execute(select(func.count()).select_from(chosen))
+        return int(found.scalar_one())
 
 
 _CHILDREN = (

@@ -99,7 +99,7 @@ class _Batch:
         query = select(customers.c.customer_id, customers.c.rev).where(
             customers.c.org_id == self.org_id, customers.c.customer_id.in_(ids)
         )
-        stored = dict(self.connection.execute(query).tuples().all())
+        stored = {row.customer_id: row.rev for row in self.connection.execute(query)}
         for record in found:
             self._customer(record.customer, stored.get(record.customer.id))
             self._claim(record)
