@@ -25,8 +25,8 @@ run: $(VENV)/.installed
 	$(BIN)/trackway serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests integrations
+	$(BIN)/ruff format --check src tests integrations
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

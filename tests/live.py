@@ -27,6 +27,8 @@ class Server:
     url: str
     key: str
     environ: dict[str, str]
+    """The server's environment, with TRACKWAY_URL and TRACKWAY_KEY added,
+    for commands that talk to it."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -50,6 +52,7 @@ def running_server(
         wait_until_healthy(url, process, banner)
         key = KEY.search(banner.read_text())
         assert key is not None, banner.read_text()
+        environ = {**environ, "TRACKWAY_URL": url, "TRACKWAY_KEY": key.group(0)}
         yield Server(url, key.group(0), environ)
     finally:
         process.terminate()

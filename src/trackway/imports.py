@@ -16,6 +16,10 @@ Choices a user should know:
 - CSV cells are text; a meta column whose name ends in `Num` or `Bool`
   has its text read as a number or boolean first (`12.5`, `true`), so the
   suffix rules can be met. NDJSON values are taken as they are.
+- An imported event's id is derived from its time, its line number and
+  the row's values (`row_event_id`). Importing the same file again finds
+  its events stored and stores nothing twice; two identical rows on two
+  lines stay two events (a double click).
 """
 
 import csv
@@ -36,6 +40,7 @@ import msgspec
 from trackway.domain.attributes import suffix_of
 from trackway.domain.calls import event_call, identity_call
 from trackway.domain.errors import Invalid, Problem
+from trackway.domain.ids import derived_id
 from trackway.domain.model import IdentityCall
 from trackway.domain.policy import Policy
 from trackway.domain.times import parse_datetime
@@ -48,6 +53,7 @@ _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?", re.ASCII)
 # The API refuses JSON integers beyond 64 bits; so does an import.
 _INT64 = range(-(2**63), 2**64)
 _BOOLEANS = {"true": True, "false": False}
+_canonical = msgspec.json.Encoder(order="sorted")
 
 
 class Format(StrEnum):
@@ -66,21 +72,28 @@ class FileError(Exception):
     """The file as a whole cannot be read (not a row that can be skipped)."""
 
 
+# A row as it was in the file: a CSV row's cells, or an NDJSON line.
+Raw = list[str] | str | None
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One row as read: its first line in the file, and its values by
-    column name."""
+    """One row as read: its first line in the file, its values by column
+    name, and the row as it was (for a file of rejected rows)."""
 
     line: int
     values: Mapping[str, Any]
+    raw: Raw = None
 
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A row that breaks a rule, and why, in words for the user."""
+    """A row that breaks a rule, and why, in words for the user; `raw` is
+    the row as it was, when it could be read at all."""
 
     line: int
     reason: str
+    raw: Raw = None
 
 
 def format_of(path: Path) -> Format | None:
@@ -157,6 +170,12 @@ class Source:
                 yield _csv_record(line, header, cells)
 
     def _ndjson_records(self) -> Iterator[Record | Rejected]:
+        for line, text in self.lines():
+            yield _ndjson_record(line, text)
+
+    def lines(self) -> Iterator[tuple[int, str]]:
+        """The lines of an NDJSON file that are not blank, numbered from
+        1, without their line ends."""
         line = 0
         while True:
             with _reading(line + 1):
@@ -165,7 +184,7 @@ class Source:
                 return
             line += 1
             if text.strip():
-                yield _ndjson_record(line, text)
+                yield line, text.rstrip("\r\n")
 
 
 @contextmanager
@@ -205,18 +224,18 @@ def _reading(line: int) -> Iterator[None]:
 def _csv_record(line: int, header: list[str], cells: list[str]) -> Record | Rejected:
     if len(cells) != len(header):
         reason = f"has {len(cells)} fields where the header has {len(header)}"
-        return Rejected(line, reason)
-    return Record(line, dict(zip(header, cells, strict=True)))
+        return Rejected(line, reason, cells)
+    return Record(line, dict(zip(header, cells, strict=True)), cells)
 
 
 def _ndjson_record(line: int, text: str) -> Record | Rejected:
     try:
         values = msgspec.json.decode(text)
     except msgspec.DecodeError as error:
-        return Rejected(line, f"is not valid JSON: {error}")
+        return Rejected(line, f"is not valid JSON: {error}", text)
     if not isinstance(values, dict):
-        return Rejected(line, "is not a JSON object")
-    return Record(line, values)
+        return Rejected(line, "is not a JSON object", text)
+    return Record(line, values, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +305,15 @@ def _calls(
         problems.extend(error.problems)
     if problems:
         raise Invalid(*problems)
-    return ImportRow(record.line, event, identity)
+    event_id = row_event_id(record, event.published_at)
+    return ImportRow(record.line, event, identity, event_id)
+
+
+def row_event_id(record: Record, published_at: int) -> str:
+    """The id of the event a row makes: the same row on the same line
+    always makes the same id, whatever the column options."""
+    values = _canonical.encode(record.values)
+    return derived_id(published_at / 1000, str(record.line).encode(), values)
 
 
 def _event_column(values: Mapping[str, Any], columns: Columns) -> str:
@@ -390,7 +417,8 @@ def _in_column(problem: Problem, columns: dict[str, str]) -> Problem:
 
 def rejection(record: Record, error: Invalid) -> Rejected:
     """The rejection of a record, in one line for the user."""
-    return Rejected(record.line, "; ".join(p.detail for p in error.problems))
+    reason = "; ".join(p.detail for p in error.problems)
+    return Rejected(record.line, reason, record.raw)
 
 
 def missing_columns(header: list[str], columns: Columns) -> list[str]:

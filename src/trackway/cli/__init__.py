@@ -6,7 +6,7 @@ here; a new command is a function in its own module and one line below.
 
 import typer
 
-from trackway.cli import accounts, imports, send, server
+from trackway.cli import accounts, exports, imports, send, server
 
 app = typer.Typer(
     name="trackway",
@@ -23,6 +23,7 @@ app.add_typer(accounts.orgs_app, name="orgs")
 app.add_typer(accounts.keys_app, name="keys")
 app.add_typer(send.send_app, name="send")
 app.command("import")(imports.import_file)
+app.command("export")(exports.export)
 
 
 def main() -> None:

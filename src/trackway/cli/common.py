@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from trackway.domain.errors import Unavailable
 from trackway.domain.times import format_ms
 from trackway.settings import Settings, SettingsError, load_settings
+from trackway.store import accounts
 from trackway.store.database import Database
 
 USAGE = 2
@@ -77,6 +78,17 @@ def open_database(settings: Settings) -> Iterator[Database]:
         )
     finally:
         database.dispose()
+
+
+def org_id_of(database: Database, name: str) -> str:
+    """The id of the org named `name`, or fail saying how to create it."""
+    org = accounts.org_by_name(database, name)
+    if org is None:
+        fail(
+            f"org '{name}' not found; create it with: trackway orgs create {name}"
+            " (or name another with --org)"
+        )
+    return org.org_id
 
 
 def shown_url(url: str) -> str:

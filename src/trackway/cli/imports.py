@@ -2,28 +2,34 @@
 
 Rows go through the rules of the live API (validation, identity
 resolution, sessions) and are written in batches, one transaction each.
-Rejected rows are listed on stderr with their line numbers; the summary
-goes to stdout.
+Rejected rows are listed on stderr with their line numbers (and copied to
+`--rejected FILE`); the summary goes to stdout. `--dry-run` checks every
+row and stores nothing. Each row's event id comes from the row, so running
+the same file again, after an interruption or a fix, stores only the rows
+not stored yet. An export file (`trackway export`) is recognised by its
+first line and restored as it was.
 """
 
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from sqlalchemy.exc import SQLAlchemyError
 
-from trackway.cli.common import USAGE, DatabaseUrl, fail, load, open_database
+from trackway.cli import restores
+from trackway.cli.common import (
+    USAGE,
+    DatabaseUrl,
+    fail,
+    load,
+    open_database,
+    org_id_of,
+)
+from trackway.cli.progress import Bar
 from trackway.domain.errors import Invalid, Unavailable
 from trackway.domain.policy import Policy
 from trackway.domain.resolution import RaceLost
@@ -40,7 +46,7 @@ from trackway.imports import (
     rejection,
     to_row,
 )
-from trackway.store import accounts
+from trackway.rejects import RejectedFile
 from trackway.store.accounts import DEFAULT_ORG
 from trackway.store.database import Database
 from trackway.store.importer import DEFAULT_BATCH_SIZE, ImportRow, import_rows
@@ -75,13 +81,33 @@ Identifier = Annotated[
 ]
 
 
+RejectedOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rejected",
+        dir_okay=False,
+        help="Write the rejected rows, as they were, to this file (CSV with"
+        " the header, or NDJSON), to fix and import on their own.",
+        show_default=False,
+    ),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Check every row and report the bad ones; store nothing."
+    ),
+]
+
+
 @dataclass(slots=True)
 class Tally:
     """What the import did, for the summary."""
 
     read: int = 0
     rejected: int = 0
+    valid: int = 0
     stored: int = 0
+    present: int = 0
     created: int = 0
     broken: str | None = None
 
@@ -138,36 +164,60 @@ def import_file(
     batch_size: Annotated[
         int, typer.Option(min=1, help="Rows per write transaction.")
     ] = DEFAULT_BATCH_SIZE,
+    dry_run: DryRun = False,
+    rejected: RejectedOption = None,
 ) -> None:
-    """Import events that carry their own times from a CSV or NDJSON file.
+    """Import events that carry their own times from a CSV or NDJSON file,
+    or an export file of `trackway export`.
 
     Each row is an event of its user (identified by externalId before its
     first event), under the same rules as the tracking API. Bad rows are
     listed with their line numbers and skipped; the exit code is then 1.
+    Running the same file again stores only the rows not yet stored.
     """
     chosen = format or format_of(file)
     if chosen is None:
         fail(f"cannot tell the format of {file.name}; add --format csv|ndjson", USAGE)
     settings = load(database_url)
+    if chosen is Format.NDJSON and restores.is_export_file(file):
+        restores.restore_file(file, org, settings, dry_run, rejected, batch_size)
+        return
     policy = settings.policy()
     wanted = _Wanted(
         event_column, time_column, user_column, tracking_column,
         session_column, email_column, phone_column, meta_column,
     )  # fmt: skip
+    plan = _Plan(file, chosen, wanted, policy, batch_size, dry_run, rejected)
 
     started = time.monotonic()
     with open_database(settings) as database:
-        org_id = _org_id(database, org)
-        tally = _run(database, org_id, file, chosen, wanted, policy, batch_size)
+        org_id = org_id_of(database, org)
+        tally = _run(database, org_id, plan)
 
-    _print_summary(tally, time.monotonic() - started)
+    _print_summary(tally, plan, time.monotonic() - started)
     if tally.broken:
-        fail(f"{tally.broken}; the rows before it were imported")
+        done = "checked" if dry_run else "imported"
+        fail(f"{tally.broken}; the rows before it were {done}")
     if tally.rejected:
+        kept = f"; they are in {rejected}" if rejected else ""
         fail(
-            f"rejected {_rows(tally.rejected)} (listed above by line number);"
-            " fix them and import those rows on their own"
+            f"rejected {_rows(tally.rejected)} (listed above by line"
+            f" number{kept}); fix them and import those rows on their own,"
+            " or fix them in place and run the same import again"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What to import and how, as the options say."""
+
+    file: Path
+    format: Format
+    wanted: "_Wanted"
+    policy: Policy
+    batch_size: int
+    dry_run: bool
+    rejected: Path | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,28 +263,14 @@ def _alias(format: Format, event: str) -> str | None:
     return None
 
 
-def _run(
-    database: Database,
-    org_id: str,
-    file: Path,
-    format: Format,
-    wanted: _Wanted,
-    policy: Policy,
-    batch_size: int,
-) -> Tally:
+def _run(database: Database, org_id: str, plan: _Plan) -> Tally:
     tally = Tally()
     try:
-        with open_source(file, format) as source, _progress(source) as progress:
-            columns = wanted.columns(format, source.header)
+        with open_source(plan.file, plan.format) as source:
+            columns = plan.wanted.columns(plan.format, source.header)
             _check_header(source.header, columns)
-            rows = _valid_rows(source, columns, policy, tally, progress)
-
-            def stored(count: int) -> None:
-                tally.stored += count
-                progress.advance(count)
-
-            totals = import_rows(database, org_id, rows, policy, batch_size, stored)
-            progress.finish()
+            with _rejects(plan, source.header) as rejects:
+                _import(database, org_id, plan, source, columns, tally, rejects)
     except FileError as error:
         fail(str(error))  # only while opening: nothing is stored yet
     except RaceLost:
@@ -242,8 +278,46 @@ def _run(
     except (SQLAlchemyError, Unavailable):
         typer.echo(f"error: {_partial(tally)}", err=True)
         raise
-    tally.created = totals.customers_created
     return tally
+
+
+def _import(
+    database: Database,
+    org_id: str,
+    plan: _Plan,
+    source: Source,
+    columns: Columns,
+    tally: Tally,
+    rejects: RejectedFile | None,
+) -> None:
+    with Bar("importing", source.size, source.position) as bar:
+        checker = _Checker(tally, bar, rejects)
+        rows = checker.valid_rows(source, columns, plan.policy)
+        if plan.dry_run:
+            for _ in rows:
+                bar.advance(1)
+            bar.finish()
+            return
+
+        def stored(count: int) -> None:
+            bar.advance(count)
+
+        totals = import_rows(
+            database, org_id, rows, plan.policy, plan.batch_size, stored
+        )
+        bar.finish()
+    tally.stored = totals.events
+    tally.present = totals.present
+    tally.created = totals.customers_created
+
+
+def _rejects(plan: _Plan, header: list[str] | None) -> RejectedFile | nullcontext[None]:
+    if plan.rejected is None:
+        return nullcontext()
+    try:
+        return RejectedFile(plan.rejected, plan.format, header)
+    except OSError as error:
+        fail(f"cannot write {plan.rejected}: {error.strerror or error}", USAGE)
 
 
 def _check_header(header: list[str] | None, columns: Columns) -> None:
@@ -259,102 +333,53 @@ def _check_header(header: list[str] | None, columns: Columns) -> None:
         )
 
 
-def _valid_rows(
-    source: Source,
-    columns: Columns,
-    policy: Policy,
-    tally: Tally,
-    progress: "_Progress",
-) -> Iterator[ImportRow]:
-    """The rows that pass the rules; the others are reported and counted.
+@dataclass(frozen=True, slots=True)
+class _Checker:
+    """Counts and reports rows as they are checked."""
 
-    A file that stops being readable ends the rows there, so what was read
-    is still stored, and the problem is reported like a rejection.
-    """
-    records = source.records()
-    while True:
-        try:
-            record = next(records, None)
-        except FileError as error:
-            tally.broken = str(error)
-            return
-        if record is None:
-            return
-        tally.read += 1
-        if isinstance(record, Rejected):
-            _reject(record, tally, progress)
-            continue
-        try:
-            row = to_row(record, columns, policy)
-        except Invalid as error:
-            _reject(rejection(record, error), tally, progress)
-            continue
-        yield row
+    tally: Tally
+    bar: Bar
+    rejects: RejectedFile | None
 
+    def valid_rows(
+        self, source: Source, columns: Columns, policy: Policy
+    ) -> Iterator[ImportRow]:
+        """The rows that pass the rules; the others are reported and
+        counted. A file that stops being readable ends the rows there, so
+        what was read is still stored, and the problem is reported."""
+        records = source.records()
+        while True:
+            try:
+                record = next(records, None)
+            except FileError as error:
+                self.tally.broken = str(error)
+                return
+            if record is None:
+                return
+            self.tally.read += 1
+            if isinstance(record, Rejected):
+                self.reject(record)
+                continue
+            try:
+                row = to_row(record, columns, policy)
+            except Invalid as error:
+                self.reject(rejection(record, error))
+                continue
+            self.tally.valid += 1
+            yield row
 
-def _reject(rejected: Rejected, tally: Tally, progress: "_Progress") -> None:
-    tally.rejected += 1
-    progress.say(f"line {rejected.line}: {rejected.reason}")
-
-
-class _Progress:
-    """A bar on stderr over the bytes of the file, shown only on a
-    terminal; messages printed through it do not tear the bar."""
-
-    def __init__(self, source: Source, console: Console) -> None:
-        self._source = source
-        self._console = console
-        self._bar = Progress(
-            TextColumn("importing"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[events]} events"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not console.is_terminal,
-        )
-        self._task = self._bar.add_task("import", total=source.size, events=0)
-        self._events = 0
-
-    def __enter__(self) -> "_Progress":
-        self._bar.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._bar.stop()
-
-    def advance(self, events: int) -> None:
-        self._events += events
-        position = self._source.position()
-        self._bar.update(self._task, completed=position, events=self._events)
-
-    def finish(self) -> None:
-        self._bar.update(self._task, completed=self._source.size)
-
-    def say(self, message: str) -> None:
-        self._console.print(message, markup=False, highlight=False)
-
-
-def _progress(source: Source) -> _Progress:
-    # soft_wrap: a long message stays one line, whatever the width.
-    console = Console(stderr=True, soft_wrap=True)
-    return _Progress(source, console)
-
-
-def _org_id(database: Database, name: str) -> str:
-    org = accounts.org_by_name(database, name)
-    if org is None:
-        fail(
-            f"org '{name}' not found; create it with: trackway orgs create {name}"
-            " (or name another with --org)"
-        )
-    return org.org_id
+    def reject(self, rejected: Rejected) -> None:
+        self.tally.rejected += 1
+        self.bar.say(f"line {rejected.line}: {rejected.reason}")
+        if self.rejects is not None:
+            self.rejects.write(rejected)
 
 
 def _partial(tally: Tally) -> str:
     return (
-        f"the import stopped after storing {tally.stored} events (whole"
-        " batches); importing the same rows again would store them twice"
+        f"the import stopped after {tally.read} rows (whole batches are"
+        " stored); run the same import again to store the rest: rows"
+        " already stored are skipped"
     )
 
 
@@ -362,13 +387,17 @@ def _rows(count: int) -> str:
     return f"{count} row" if count == 1 else f"{count} rows"
 
 
-def _print_summary(tally: Tally, seconds: float) -> None:
-    lines = [
-        ("rows read", tally.read),
-        ("events stored", tally.stored),
-        ("customers created", tally.created),
-        ("rows rejected", tally.rejected),
-    ]
-    for label, count in lines:
-        typer.echo(f"{label + ':':<19}{count}")
-    typer.echo(f"{'time:':<19}{seconds:.1f} s")
+def _print_summary(tally: Tally, plan: _Plan, seconds: float) -> None:
+    lines: list[tuple[str, object]] = [("rows read", tally.read)]
+    if plan.dry_run:
+        lines.append(("rows valid", tally.valid))
+    else:
+        lines.append(("events stored", tally.stored))
+        lines.append(("already stored", tally.present))
+        lines.append(("customers created", tally.created))
+    lines.append(("rows rejected", tally.rejected))
+    lines.append(("time", f"{seconds:.1f} s"))
+    for label, value in lines:
+        typer.echo(f"{label + ':':<19}{value}")
+    if plan.dry_run:
+        typer.echo("dry run: nothing was stored")

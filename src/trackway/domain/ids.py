@@ -5,6 +5,7 @@ fixed per process, then a 3-byte counter, so ids made in the same second by
 one process still sort in the order they were made.
 """
 
+import hashlib
 import itertools
 import os
 import threading
@@ -26,6 +27,18 @@ def new_id(at_seconds: float | None = None) -> str:
         + count.to_bytes(3, "big")
     )
     return raw.hex()
+
+
+def derived_id(at_seconds: float, *parts: bytes) -> str:
+    """An id made from content: 4 bytes of seconds since the epoch, then 8
+    bytes of a BLAKE2b digest of `parts`. The same content gives the same
+    id, so a writer can tell that it stored something before."""
+    seconds = int(at_seconds) & 0xFFFFFFFF
+    digest = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return (seconds.to_bytes(4, "big") + digest.digest()).hex()
 
 
 def is_id(value: str) -> bool:

@@ -19,12 +19,19 @@ class Recorded:
 
 
 def record_event(
-    ledger: Ledger, org_id: str, call: EventCall, now: int, policy: Policy
+    ledger: Ledger,
+    org_id: str,
+    call: EventCall,
+    now: int,
+    policy: Policy,
+    event_id: str | None = None,
 ) -> Recorded:
     """Store one event; a bound visitor's events go to its customer.
 
     `call.published_at` is the event's own time (receive time for Kustomer
     calls, the source's time for imports); `now` is when it is written.
+    `event_id` names the event instead of a fresh id (imports derive it
+    from the row, so a second run can tell the row is stored).
     """
     at = call.published_at
     visitor = open_visitor(ledger, org_id, call.tracking_id, now)
@@ -33,7 +40,7 @@ def record_event(
     session = count_event(ledger, visitor, session_id, customer_id, at)
     event = TrackingEvent(
         org_id=org_id,
-        id=new_id(at / 1000),
+        id=event_id or new_id(at / 1000),
         customer_id=customer_id,
         tracking_id=visitor.tracking_id,
         session_id=session.session_id,

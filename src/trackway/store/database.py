@@ -106,6 +106,17 @@ class Database:
         with _unavailable_on_failure(), self.engine.begin() as connection:
             yield connection
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction whose queries all see the same moment, however
+        long it lasts (REPEATABLE READ on PostgreSQL; a SQLite transaction
+        already reads one snapshot)."""
+        engine = self.engine
+        if not self.is_sqlite:
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        with _unavailable_on_failure(), engine.begin() as connection:
+            yield connection
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as connection:

@@ -7,9 +7,14 @@ The identity call runs at the event's own time, so the customer, its
 change record and the session it opens are dated like the event.
 
 A visitor is identified again only when its person differs from the one
-it was last identified as during this import; the map that remembers this
-holds one entry per visitor (trackingId) seen with a person, and is the
-only thing that grows with the file.
+it was last identified as during this import. The map that remembers this
+keeps the most recently seen visitors only (`REMEMBERED_VISITORS`), so
+memory stays bounded; a visitor it forgot is identified again, which
+changes nothing stored.
+
+A row may carry its event's id. A row whose event is already stored is
+skipped whole (no identity call, no session count), so importing the same
+rows again stores nothing twice.
 
 One write transaction per batch: a batch is stored whole or not at all,
 and batches committed before a failure stay stored. Inside it, a
@@ -18,6 +23,7 @@ session's count, the visitor, the customer's lastSeenAt) and writes them
 together before any read that could see them, and at the end.
 """
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from itertools import islice
@@ -47,6 +53,7 @@ from trackway.store.tables import events, sessions
 
 DEFAULT_BATCH_SIZE = 1000
 ATTEMPTS = 3
+REMEMBERED_VISITORS = 100_000
 
 Person = tuple[Identifier, ...]
 OnBatch = Callable[[int], None]
@@ -61,14 +68,32 @@ class ImportRow:
     line: int
     event: EventCall
     identity: IdentityCall | None = None
+    event_id: str | None = None
 
 
 @dataclass(slots=True)
 class ImportTotals:
-    """What an import stored."""
+    """What an import stored; `present` counts rows whose event was
+    already stored."""
 
     events: int = 0
     customers_created: int = 0
+    present: int = 0
+
+
+class _Remembered(OrderedDict[str, Person]):
+    """The person of each visitor identified lately, up to a bound."""
+
+    def __init__(self, bound: int = REMEMBERED_VISITORS) -> None:
+        super().__init__()
+        self.bound = bound
+
+    def remember(self, learned: dict[str, Person]) -> None:
+        for visitor, person in learned.items():
+            self[visitor] = person
+            self.move_to_end(visitor)
+        while len(self) > self.bound:
+            self.popitem(last=False)
 
 
 def import_rows(
@@ -81,14 +106,14 @@ def import_rows(
 ) -> ImportTotals:
     """Store `rows` in order, one transaction per `batch_size` rows.
 
-    `on_batch` hears the number of rows of each committed batch. Reads
-    `rows` lazily, so memory stays bounded by one batch (plus the map of
-    identified visitors).
+    `on_batch` hears the number of rows of each committed batch, skipped
+    rows included. Reads `rows` lazily, so memory stays bounded by one
+    batch (plus the bounded map of identified visitors).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     totals = ImportTotals()
-    identified: dict[str, Person] = {}
+    identified = _Remembered()
     for batch in _batches(rows, batch_size):
         _write_batch(database, org_id, batch, policy, identified, totals)
         if on_batch is not None:
@@ -107,7 +132,7 @@ def _write_batch(
     org_id: str,
     batch: list[ImportRow],
     policy: Policy,
-    identified: dict[str, Person],
+    identified: _Remembered,
     totals: ImportTotals,
 ) -> None:
     """Write one batch, retrying it whole when a concurrent writer won a race.
@@ -120,19 +145,34 @@ def _write_batch(
         try:
             with database.write() as connection:
                 ledger = BatchLedger(connection)
-                batch_totals = _apply(
-                    ledger, org_id, batch, policy, identified, learned
-                )
+                new = _not_stored(connection, org_id, batch)
+                batch_totals = _apply(ledger, org_id, new, policy, identified, learned)
                 ledger.flush()
         except RaceLost:
             if attempt == ATTEMPTS - 1:
                 raise
             continue
-        identified.update(learned)
-        metrics.record_batch_size(len(batch))
+        identified.remember(learned)
+        metrics.record_batch_size(len(new))
         totals.events += batch_totals.events
         totals.customers_created += batch_totals.customers_created
+        totals.present += len(batch) - len(new)
         return
+
+
+def _not_stored(
+    connection: Connection, org_id: str, batch: list[ImportRow]
+) -> list[ImportRow]:
+    """The rows whose event is not stored yet (rows without an id are
+    never stored yet)."""
+    named = [row.event_id for row in batch if row.event_id is not None]
+    if not named:
+        return batch
+    query = select(events.c.event_id).where(
+        events.c.org_id == org_id, events.c.event_id.in_(named)
+    )
+    stored = set(connection.execute(query).scalars())
+    return [row for row in batch if row.event_id not in stored]
 
 
 def _apply(
@@ -140,7 +180,7 @@ def _apply(
     org_id: str,
     batch: list[ImportRow],
     policy: Policy,
-    identified: dict[str, Person],
+    identified: _Remembered,
     learned: dict[str, Person],
 ) -> ImportTotals:
     totals = ImportTotals()
@@ -152,7 +192,7 @@ def _apply(
                 event = _inherit(event, resolution)
                 if resolution.status == "created":
                     totals.customers_created += 1
-        record_event(ledger, org_id, event, now_ms(), policy)
+        record_event(ledger, org_id, event, now_ms(), policy, row.event_id)
         totals.events += 1
     return totals
 
@@ -162,7 +202,7 @@ def _identify(
     org_id: str,
     row: ImportRow,
     policy: Policy,
-    identified: dict[str, Person],
+    identified: _Remembered,
     learned: dict[str, Person],
 ) -> Resolution | None:
     """Resolve the row's identity unless its visitor already is that person.

@@ -1,0 +1,184 @@
+"""`trackway import` run after run: dry runs, the rejected-rows file, and
+rerunning a file (whole, after an interruption, or grown) without storing
+any row twice."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from trackway.cli import app
+from trackway.cli import imports as import_command
+
+if TYPE_CHECKING:
+    from harness import Api
+
+runner = CliRunner()
+HEADER = "user_id,session_id,event,timestamp,platform"
+GOOD = [f"u{n % 3},s{n % 3},step,2024-03-01 10:{n:02d}:00,web" for n in range(12)]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No TRACKWAY_* setting of the developer's shell reaches a test (the
+    test run's own TRACKWAY_TEST_* stay)."""
+    for name in list(os.environ):
+        if name.startswith("TRACKWAY_") and not name.startswith("TRACKWAY_TEST_"):
+            monkeypatch.delenv(name)
+
+
+def run_import(api: Api, path: Path, *args: str) -> Result:
+    url = api.settings.database_url
+    command = ["import", str(path), "--org", "acme", "--database-url", url]
+    return runner.invoke(app, [*command, *args])
+
+
+def write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def summary(result: Result) -> dict[str, str]:
+    pairs = [line.split(":", 1) for line in result.stdout.splitlines() if ":" in line]
+    return {label: value.strip() for label, value in pairs}
+
+
+def events_of(api: Api, user: str) -> int:
+    """How many tracking events the read API shows for a user."""
+    response = api.get(f"/v1/customers/externalId={user}", api.read_key)
+    if response.status_code == 404:
+        return 0
+    customer = response.json()["data"]["id"]
+    total = 0
+    link: str | None = f"/v1/customers/{customer}/timeline?limit=100"
+    while link is not None:
+        page: Any = api.get(link, api.read_key).json()
+        total += sum(e["attributes"]["name"].endswith("event") for e in page["data"])
+        link = page["links"]["next"]
+    return total
+
+
+def all_events(api: Api) -> int:
+    return sum(events_of(api, f"u{n}") for n in range(3))
+
+
+def test_a_dry_run_reports_bad_rows_by_line_and_stores_nothing(
+    api: Api, tmp_path: Path
+) -> None:
+    lines = [HEADER, *GOOD[:2], "u1,s1,9lives,2024-03-01 11:00:00,web", GOOD[2]]
+    path = write(tmp_path / "events.csv", lines)
+
+    result = run_import(api, path, "--dry-run")
+
+    assert result.exit_code == 1
+    assert "line 4: event.name must start with a letter" in result.stderr
+    assert (
+        summary(result)["rows read"],
+        summary(result)["rows valid"],
+        summary(result)["rows rejected"],
+    ) == ("4", "3", "1")
+    assert "dry run: nothing was stored" in result.stdout
+    assert all_events(api) == 0
+
+
+def test_a_clean_dry_run_succeeds(api: Api, tmp_path: Path) -> None:
+    path = write(tmp_path / "events.csv", [HEADER, *GOOD])
+
+    result = run_import(api, path, "--dry-run")
+
+    assert result.exit_code == 0, result.stderr
+    assert str(len(GOOD)) == summary(result)["rows valid"]
+
+
+def test_rejected_rows_are_written_as_they_were_to_import_once_fixed(
+    api: Api, tmp_path: Path
+) -> None:
+    bad = ["u1,s1,9lives,2024-03-01 11:00:00,web", "u2,s2,step,yesterday,web"]
+    path = write(tmp_path / "events.csv", [HEADER, GOOD[0], *bad, "u1,s1"])
+    rejected = tmp_path / "rejected.csv"
+
+    result = run_import(api, path, "--rejected", str(rejected))
+
+    assert result.exit_code == 1
+    assert f"they are in {rejected}" in result.stderr
+    with rejected.open(newline="") as text:
+        rows = list(csv.reader(text))
+    assert [HEADER.split(","), *(b.split(",") for b in bad), ["u1", "s1"]] == rows
+    fixed = rejected.read_text().replace("9lives", "lives").replace("yesterday", "")
+    write(rejected, fixed.splitlines()[:3])
+    again = run_import(api, rejected)
+    assert summary(again)["events stored"] == "1"
+
+
+def test_rerunning_a_file_stores_nothing_twice(api: Api, tmp_path: Path) -> None:
+    path = write(tmp_path / "events.csv", [HEADER, *GOOD, GOOD[0]])
+    run_import(api, path)
+
+    again = run_import(api, path)
+
+    assert again.exit_code == 0, again.stderr
+    assert ("0", str(len(GOOD) + 1)) == (
+        summary(again)["events stored"],
+        summary(again)["already stored"],
+    )
+    assert len(GOOD) + 1 == all_events(api)
+
+
+def test_an_interrupted_import_run_again_stores_only_the_rest(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "events.csv", [HEADER, *GOOD])
+    real = import_command.import_rows
+
+    def stopped_after_one_batch(*args: Any) -> Any:
+        *given, _ = args
+
+        def stop(count: int) -> None:
+            raise KeyboardInterrupt
+
+        return real(*given, stop)
+
+    monkeypatch.setattr(import_command, "import_rows", stopped_after_one_batch)
+    first = run_import(api, path, "--batch-size", "5")
+    monkeypatch.setattr(import_command, "import_rows", real)
+
+    again = run_import(api, path, "--batch-size", "5")
+
+    assert first.exit_code == 130  # interrupted, as by Ctrl-C
+    assert (
+        summary(again)["events stored"],
+        summary(again)["already stored"],
+    ) == ("7", "5")
+    assert len(GOOD) == all_events(api)
+
+
+def test_a_file_that_grew_at_its_end_stores_only_the_new_rows(
+    api: Api, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "events.csv", [HEADER, *GOOD[:6]])
+    run_import(api, path)
+    write(path, [HEADER, *GOOD])
+
+    again = run_import(api, path)
+
+    assert (
+        summary(again)["events stored"],
+        summary(again)["already stored"],
+    ) == ("6", "6")
+    assert len(GOOD) == all_events(api)
+
+
+def test_a_rejected_file_that_cannot_be_written_is_a_usage_error(
+    api: Api, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "events.csv", [HEADER, *GOOD])
+
+    result = run_import(api, path, "--rejected", str(tmp_path / "no" / "such.csv"))
+
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr
