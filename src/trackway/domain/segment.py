@@ -77,11 +77,12 @@ def event_moment(
     a timestamp it is the receive time. A time after the receive time is
     clamped to it. An unreadable time raises Invalid, never becomes 1970.
     """
+    sent = None if sent_at is None else parse_datetime(sent_at, "sentAt")
     if timestamp is None:
         return Moment(received_at)
     at = parse_datetime(timestamp, "timestamp")
-    if sent_at is not None:
-        at = received_at - (parse_datetime(sent_at, "sentAt") - at)
+    if sent is not None:
+        at = received_at - (sent - at)
     if at > received_at:
         return Moment(received_at, timestamp)
     return Moment(at)
