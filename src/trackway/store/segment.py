@@ -119,8 +119,14 @@ def _claim(
         "digest": message.digest,
         "received_at": now,
     }
-    statement = upsert(conn, segment_messages).values(values)
-    if conn.execute(statement.on_conflict_do_nothing()).rowcount == 1:
+    statement = (
+        upsert(conn, segment_messages)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(segment_messages.c.message_id)
+    )
+    # RETURNING, not rowcount: drivers disagree on rowcount here.
+    if conn.execute(statement).first() is not None:
         return _Claim.NEW
     mine = (segment_messages.c.org_id == org_id) & (
         segment_messages.c.message_id == message.message_id
