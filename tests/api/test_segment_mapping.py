@@ -294,3 +294,15 @@ def test_identify_time_dates_the_change_record(api: Api, clock: Clock) -> None:
     assert created["name"] == "kustomer.customer.create"
     assert created["publishedAt"] == "2026-12-03T09:30:00.000Z"
     assert created["createdAt"] == format_ms(T0)
+
+
+def test_identify_reads_traits_from_the_context_too(api: Api) -> None:
+    """rudder-sdk-python sends identify traits as context.traits."""
+    context = {"traits": {"email": "jane@example.com", "plan": "free"}}
+
+    send(api, "identify", {"userId": "u-1", "context": context,
+                           "traits": {"plan": "pro"}})  # fmt: skip
+
+    profile = customer_of(api, "u-1")["attributes"]
+    assert profile["emails"][0]["email"] == "jane@example.com"
+    assert profile["custom"] == {"plan": "pro"}

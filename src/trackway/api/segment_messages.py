@@ -92,7 +92,8 @@ def _calls(
         return _identity(parts, None, None, envelope.policy), None
     tracking_id = segment.visitor_of(anonymous_id, user_id)
     if kind == "identify":
-        parts = segment.identify_parts(user_id, message.traits or {}, context)
+        traits = segment.identify_traits(message.traits or {}, context)
+        parts = segment.identify_parts(user_id, traits, context)
         return _identity(parts, tracking_id, None, envelope.policy), None
     if kind == "group":
         group_id = _text(message.group_id)

@@ -115,6 +115,17 @@ def identify_parts(
     return parts
 
 
+def identify_traits(
+    traits: Mapping[str, JSON], context: Mapping[str, JSON]
+) -> dict[str, JSON]:
+    """An identify's traits: `context.traits` (where rudder-sdk-python puts
+    them), overridden by the message's own `traits`."""
+    in_context = context.get("traits")
+    merged = dict(in_context) if isinstance(in_context, dict) else {}
+    merged.update(traits)
+    return merged
+
+
 def group_parts(
     user_id: str | None, group_id: str | None, traits: Mapping[str, JSON]
 ) -> IdentityParts:
