@@ -14,9 +14,11 @@ from enum import Enum
 
 from sqlalchemy import Connection, delete, select, update
 
+from trackway.domain.errors import Unavailable
 from trackway.domain.model import JSON, EventCall, IdentityCall
 from trackway.domain.policy import Policy
 from trackway.domain.resolution import RaceLost
+from trackway.logs import get_logger
 from trackway.store import rejected
 from trackway.store.database import Database
 from trackway.store.ledger import SqlLedger, upsert
@@ -25,6 +27,10 @@ from trackway.store.tables import segment_messages
 from trackway.store.writer import Outcome, apply, report
 
 ATTEMPTS = 3
+FORGET_EVERY_MS = 60_000
+# When this process last forgot each org's old messageIds and refusals.
+_last_forgotten: dict[str, int] = {}
+_log = get_logger("trackway.segment")
 REUSED = "messageId {} was already used by a message with another payload"
 
 
@@ -86,7 +92,6 @@ def _once(
     outcomes: list[Outcome] = []
     window = policy.dedupe_window_ms
     with database.write() as conn:
-        _forget_old(conn, org_id, received_at, window)
         ledger = SqlLedger(conn)
         for message in messages:
             claim = _claim(conn, org_id, message, received_at, window)
@@ -104,6 +109,7 @@ def _once(
             rejected.keep(conn, org_id, refusal, received_at)
     for outcome in outcomes:
         report(org_id, outcome)
+    _forget_now_and_then(database, org_id, received_at, window)
     return tally
 
 
@@ -148,6 +154,25 @@ def _reused(message: Message) -> Refusal:
         message_id=message.message_id,
         reused_id=True,
     )
+
+
+def _forget_now_and_then(
+    database: Database, org_id: str, now: int, window: int
+) -> None:
+    """Forget old rows at most once a minute per org, in a transaction of
+    its own, so concurrent batches do not queue behind the same deletes.
+
+    Expired rows are harmless meanwhile: an expired messageId is taken
+    over by `_claim`, and old refusals are never listed.
+    """
+    if now - _last_forgotten.get(org_id, now - FORGET_EVERY_MS) < FORGET_EVERY_MS:
+        return
+    _last_forgotten[org_id] = now
+    try:
+        with database.write() as conn:
+            _forget_old(conn, org_id, now, window)
+    except Unavailable:
+        _log.warning("segment_purge_skipped", org=org_id)
 
 
 def _forget_old(conn: Connection, org_id: str, now: int, window: int) -> None:
