@@ -13,6 +13,7 @@ import pytest
 
 from backends import BACKENDS, PostgresDatabases, fresh_url, require_postgres
 from harness import Api, make_api
+from live import Server, running_server
 from trackway.store.database import Database
 
 
@@ -81,6 +82,13 @@ def postgres_database_url(postgres_databases: PostgresDatabases) -> Iterator[str
     url = postgres_databases.blank()
     yield url
     postgres_databases.drop(url)
+
+
+@pytest.fixture
+def server(tmp_path: Path, blank_database_url: str) -> Iterator[Server]:
+    """`trackway serve` as a real process on this test's own database."""
+    with running_server(blank_database_url, tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

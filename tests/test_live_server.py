@@ -7,14 +7,12 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from live import Server, running_server
+from live import Server
 
 pytestmark = pytest.mark.live
 
@@ -66,12 +64,6 @@ IDENTITY_EVENT = {
         "meta": {"cartTotalNum": 42.5},
     },
 }
-
-
-@pytest.fixture
-def server(tmp_path: Path, blank_database_url: str) -> Iterator[Server]:
-    with running_server(blank_database_url, tmp_path) as server:
-        yield server
 
 
 Done = subprocess.CompletedProcess[str]

@@ -12,7 +12,15 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 from starlette.routing import BaseRoute, Match, Route
 
-from trackway.api import customers, ops, render, schemas, tracking
+from trackway.api import (
+    customers,
+    ops,
+    rejected,
+    render,
+    schemas,
+    segment,
+    tracking,
+)
 from trackway.api.errors import error_response
 from trackway.api.openapi import OPERATIONS, openapi_document
 from trackway.domain.errors import invalid
@@ -29,7 +37,13 @@ CUSTOMER = "0123456789abcdef0123aaaa"
 T0 = 1_796_292_000_000
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
-SERVED: list[BaseRoute] = [*ops.routes, *tracking.routes, *customers.routes]
+SERVED: list[BaseRoute] = [
+    *ops.routes,
+    *tracking.routes,
+    *customers.routes,
+    *segment.routes,
+    *rejected.routes,
+]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ Each is loaded from its file, as Windmill runs it, and called with a
 import ast
 import inspect
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from runpy import run_path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from live import Server, running_server
+from live import Server
 
 pytestmark = pytest.mark.live
 
@@ -53,12 +52,6 @@ IDENTITY = {
     "custom": {"planStr": "team"},
 }
 EVENT = {"trackingId": "visitor-7", "sessionId": "tab-7", "name": "order-placed"}
-
-
-@pytest.fixture
-def server(blank_database_url: str, tmp_path: Path) -> Iterator[Server]:
-    with running_server(blank_database_url, tmp_path) as running:
-        yield running
 
 
 def script(name: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from trackway.api import customers, ops, tracking
+from trackway.api import customers, ops, rejected, segment, tracking
 from trackway.api.errors import exception_handlers
 from trackway.api.middleware import RequestLogMiddleware
 from trackway.api.ratelimit import RateLimiter
@@ -46,7 +46,13 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
             database.dispose()
 
     app = Starlette(
-        routes=[*ops.routes, *tracking.routes, *customers.routes],
+        routes=[
+            *ops.routes,
+            *tracking.routes,
+            *customers.routes,
+            *segment.routes,
+            *rejected.routes,
+        ],
         middleware=[
             Middleware(IgnoreTrailingSlash),
             Middleware(RequestLogMiddleware),

@@ -28,7 +28,11 @@ async def require(request: Request, roles: Iterable[str]) -> Principal:
     Once the key is known, `request.state.org_id` names its org for the log,
     and the org's rate limit counts the request (429 past it).
     """
-    token = bearer_token(request)
+    return await authorise(request, bearer_token(request), roles)
+
+
+async def authorise(request: Request, token: str, roles: Iterable[str]) -> Principal:
+    """`require` for a key found elsewhere than a Bearer header."""
     database = request.app.state.database
     principal = await run_in_threadpool(authenticate, database, token)
     if principal is None:

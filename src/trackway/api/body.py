@@ -35,7 +35,11 @@ _INT_MAX = 2**64 - 1
 
 
 async def read_json(
-    request: Request, settings: Settings, *, allow_text_plain: bool = True
+    request: Request,
+    settings: Settings,
+    *,
+    allow_text_plain: bool = True,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
     """The JSON object in the body of `request`.
 
@@ -46,7 +50,8 @@ async def read_json(
     application/json (any parameters) or, when `allow_text_plain`,
     text/plain; or when Content-Encoding is not identity or gzip.
     Raises PayloadTooLarge (413) when the declared length, the bytes sent,
-    or the inflated bytes exceed `settings.max_body_bytes`; a gzip body is
+    or the inflated bytes exceed `settings.max_body_bytes` (or `max_bytes`
+    when that is smaller); a gzip body is
     inflated as a stream, so memory stays near the limit. Raises Invalid
     (400) for corrupt gzip, malformed JSON, nesting deeper than
     `settings.max_json_depth`, a NUL character in a string or key, an
@@ -55,7 +60,7 @@ async def read_json(
     """
     _check_media_type(request.headers.get("content-type"), allow_text_plain)
     gzipped = _is_gzipped(request.headers.get("content-encoding"))
-    limit = settings.max_body_bytes
+    limit = min(settings.max_body_bytes, max_bytes or settings.max_body_bytes)
     _check_declared_length(request.headers.get("content-length"), limit)
 
     sink = _Inflater(limit) if gzipped else _Collector(limit)

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from trackway import __version__
-from trackway.api import schemas
+from trackway.api import schemas, segment_schemas
 from trackway.domain import roles
 
 JSON_TYPE = "application/json"
@@ -30,7 +30,10 @@ _ERRORS = {
     401: ("Unauthorized", "The key is missing, malformed, unknown or revoked."),
     403: ("Forbidden", "The key does not hold a role this endpoint accepts."),
     404: ("NotFound", "Nothing with this id in the key's org."),
-    409: ("Conflict", "The Idempotency-Key was used with a different body."),
+    409: (
+        "Conflict",
+        "The Idempotency-Key, or a Segment messageId, was used with a different body.",
+    ),
     413: ("PayloadTooLarge", "The body (inflated) is larger than the limit."),
     415: ("UnsupportedMediaType", "Content-Type or Content-Encoding refused."),
     429: ("RateLimited", "The org made too many requests this minute."),
@@ -61,6 +64,14 @@ _PATH_PARAMETERS = {
     "phone": "A phone number; matched as E.164.",
     "sessionId": "The id of a customer_session resource.",
     "eventId": "The id of a customer_event resource.",
+}
+_SEGMENT_SUMMARIES = {
+    "identify": "Segment identify: who the visitor is",
+    "track": "Segment track: an event",
+    "page": "Segment page: records Web-Page-Viewed",
+    "screen": "Segment screen: records Screen-Viewed",
+    "group": "Segment group: the person's company",
+    "alias": "Segment alias: bind previousId to userId's customer",
 }
 
 
@@ -93,6 +104,8 @@ class Operation:
     headers: tuple[str, ...] = ()
     media: str = JSON_TYPE
     deprecated: bool = False
+    # A Segment write key: HTTP Basic user, Bearer, or writeKey in the body.
+    write_key: bool = False
 
 
 _PAGES = (
@@ -148,6 +161,16 @@ def _probe(
     return Operation(
         "get", path, operation_id, summary, "operations", 200,
         response=response, errors=errors, media=media,
+    )  # fmt: skip
+
+
+def _segment(path: str, operation_id: str, summary: str, body: type[Any]) -> Operation:
+    """A Segment call: 200 {"success": true}, any key with org.tracking."""
+    return Operation(
+        "post", path, operation_id, summary, "segment", 200,
+        response=segment_schemas.SegmentAnswer, body=body,
+        roles=roles.TRACKING_ROLES, errors=_WRITE_ERRORS, beacon=True,
+        write_key=True,
     )  # fmt: skip
 
 
@@ -213,6 +236,23 @@ OPERATIONS: tuple[Operation, ...] = (
         "Every event and change record of the customer, newest first",
         schemas.Timeline, _EVENT_READERS, _CURSOR,
     ),
+    *(
+        _segment(
+            f"/v1/{kind}", f"segment{kind.title()}", summary,
+            segment_schemas.SegmentMessage,
+        )
+        for kind, summary in _SEGMENT_SUMMARIES.items()
+    ),
+    _segment(
+        "/v1/batch", "segmentBatch",
+        "Segment batch: each message stored or rejected on its own",
+        segment_schemas.SegmentBatch,
+    ),
+    _read(
+        "/v1/rejected", "listRejectedMessages",
+        "Refused Segment messages of the last 7 days, newest first",
+        segment_schemas.RejectedList, roles.CUSTOMER_READ_ROLES, _PAGES,
+    ),
     _probe("/healthz", "health", "The process is alive", schemas.Status),
     _probe(
         "/readyz", "ready", "Storage answers", schemas.Status, errors=(503,)
@@ -237,7 +277,9 @@ def openapi_document(
     return {
         "openapi": "3.1.0",
         "info": _info(),
-        "tags": [{"name": t} for t in ("tracking", "customers", "operations")],
+        "tags": [
+            {"name": t} for t in ("tracking", "segment", "customers", "operations")
+        ],
         "paths": paths,
         "components": {
             "schemas": _schema_components(operations),
@@ -251,7 +293,13 @@ def openapi_document(
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An API key of the org.",
-                }
+                },
+                "basic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "Segment style: the key is the user, "
+                    "the password is empty.",
+                },
             },
         },
     }
@@ -309,6 +357,10 @@ def _operation(operation: Operation) -> dict[str, Any]:
         described["security"] = [{"bearer": []}]
         accepted = ", ".join(sorted(operation.roles))
         described["description"] = f"Roles (any one of): {accepted}."
+    if operation.write_key:
+        # Security alternatives cannot say "or in the body": writeKey is.
+        described["security"] = [{"basic": []}, {"bearer": []}, {}]
+        described["description"] += " The key may also be sent as writeKey."
     if operation.deprecated:
         described["deprecated"] = True
     return described

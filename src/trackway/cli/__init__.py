@@ -6,7 +6,7 @@ here; a new command is a function in its own module and one line below.
 
 import typer
 
-from trackway.cli import accounts, exports, imports, send, server
+from trackway.cli import accounts, exports, imports, rejected, send, server
 
 app = typer.Typer(
     name="trackway",
@@ -22,6 +22,7 @@ app.add_typer(server.db_app, name="db")
 app.add_typer(accounts.orgs_app, name="orgs")
 app.add_typer(accounts.keys_app, name="keys")
 app.add_typer(send.send_app, name="send")
+app.add_typer(rejected.rejected_app, name="rejected")
 app.command("import")(imports.import_file)
 app.command("export")(exports.export)
 

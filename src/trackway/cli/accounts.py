@@ -88,7 +88,7 @@ def create_key(
     settings = load(database_url)
 
     with open_database(settings) as database:
-        org_id = _org_id(database, org)
+        org_id = org_id_of(database, org)
         key = accounts.create_key(database, org_id, roles, name, expiry)
 
     typer.echo(key)
@@ -110,7 +110,7 @@ def list_keys(
     settings = load(database_url)
 
     with open_database(settings) as database:
-        org_id = None if org is None else _org_id(database, org)
+        org_id = None if org is None else org_id_of(database, org)
         keys = accounts.list_keys(database, org_id)
 
     if not keys:
@@ -161,7 +161,8 @@ def _expiry(value: str | None) -> int | None:
     return expiry
 
 
-def _org_id(database: Database, name: str) -> str:
+def org_id_of(database: Database, name: str) -> str:
+    """The id of the org named `name`; fails with a next step when none."""
     org = accounts.org_by_name(database, name)
     if org is None:
         fail(f"org '{name}' not found; create it with: trackway orgs create {name}")

@@ -64,6 +64,9 @@ class IdentityCall:
     remember: bool | None  # None: not given
     identifiers: list[Identifier]
     traits: Traits
+    # True when the call's time is the client's (Segment): a trait given
+    # later than that time is kept rather than overwritten.
+    keep_newer_traits: bool = False
 
 
 @dataclass(slots=True)
@@ -86,6 +89,9 @@ class Customer:
     updated_at: int
     modified_at: int
     last_seen_at: int | None = None
+    # When each scalar trait and custom key was last given ("name",
+    # "custom.plan"), in epoch milliseconds.
+    trait_times: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -23,6 +23,7 @@ from trackway.domain.policy import Policy
 from trackway.domain.ports import Ledger
 from trackway.domain.profile import apply_traits, diff, has_room, merge_traits
 from trackway.domain.sessions import remember_session, session_for
+from trackway.domain.trait_times import split_stale, stamp, unapplied
 
 MAX_ATTEMPTS = 8
 _LISTS = {IdentifierKind.EMAIL: "emails", IdentifierKind.PHONE: "phones"}
@@ -46,11 +47,13 @@ class When:
     """The call's own time (`at`) and when its records are written.
 
     The same moment for a live call; an import identifies people at the
-    time of their events, long before it writes them.
+    time of their events, long before it writes them. With `keep_newer`,
+    `at` is the client's time, and traits given later than it are kept.
     """
 
     at: int
     written: int
+    keep_newer: bool = False
 
 
 @dataclass(slots=True)
@@ -74,7 +77,8 @@ def resolve(
     `now` is the call's time; `written_at` (default `now`) stamps the
     `createdAt` of the change records it writes.
     """
-    when = When(now, now if written_at is None else written_at)
+    written = now if written_at is None else written_at
+    when = When(now, written, call.keep_newer_traits)
     visitor = open_visitor(ledger, org_id, call.tracking_id, now)
     session_id = session_for(ledger, visitor, call.session_id, now, policy)
     remember_session(visitor, session_id, now)
@@ -187,6 +191,7 @@ def _create(
         claimed.append(identifier)
     profile = apply_traits({}, _with_identifiers(traits, claimed))
     customer = Customer(org_id, customer_id, 1, profile, now, now, now)
+    customer.trait_times = stamp({}, traits, now)
     ledger.insert_customer(customer)
     ledger.insert_change(_record(customer, "create", None, when))
     email = _first(claimed, IdentifierKind.EMAIL)
@@ -239,16 +244,23 @@ def _update(
     claimed: list[Identifier],
     when: When,
 ) -> None:
+    times = customer.trait_times
+    stale = Traits()
+    if when.keep_newer:
+        traits, stale = split_stale(traits, times, when.at)
     after = apply_traits(customer.profile, _with_identifiers(traits, claimed))
     changes = diff(customer.profile, after)
-    if not changes:
-        return
-    customer.profile = after
-    customer.rev += 1
-    customer.updated_at = customer.modified_at = when.at
-    ledger.update_customer(customer)
-    record = _record(customer, "update", {"attributes": changes}, when)
-    ledger.insert_change(record)
+    skipped = unapplied(customer.profile, stale)
+    customer.trait_times = stamp(times, traits, when.at)
+    if changes:
+        customer.profile = after
+        customer.rev += 1
+        customer.updated_at = customer.modified_at = when.at
+    if changes or customer.trait_times != times:
+        ledger.update_customer(customer)
+    if changes or skipped:
+        record = _record(customer, "update", {"attributes": changes | skipped}, when)
+        ledger.insert_change(record)
 
 
 def _bind(

@@ -4,8 +4,8 @@ What goes: the customer row, its identifiers, every event and change
 record attributed to it, its sessions, the visitors bound to it together
 with their anonymous events and sessions, and the idempotency records that
 answered for it. What is scrubbed elsewhere: the `conflict` notes and the
-`email` of other visitors, and stored responses of other calls, wherever
-they mention the customer's id or identifiers.
+`email` of other visitors, stored responses of other calls, and refused
+Segment messages, wherever they mention the customer's id or identifiers.
 
 The anonymous history of a bound visitor goes too: a later call with that
 trackingId starts a fresh visitor, and if it were identified that history
@@ -39,6 +39,7 @@ from trackway.store.tables import (
     events,
     idempotency,
     identifiers,
+    rejected_messages,
     sessions,
     visitors,
 )
@@ -133,6 +134,11 @@ def _scrub_others(
         .where(visitors.c.org_id == org_id)
         .where(func.lower(visitors.c.email).in_([t.lower() for t in traces]))
         .values(email=None)
+    )
+    conn.execute(
+        delete(rejected_messages)
+        .where(rejected_messages.c.org_id == org_id)
+        .where(_mentions(rejected_messages.c.message, mentions))
     )
     conn.execute(
         delete(idempotency)

@@ -108,6 +108,7 @@ class SqlLedger:
                 profile=customer.profile,
                 updated_at=customer.updated_at,
                 modified_at=customer.modified_at,
+                trait_times=customer.trait_times,
             )
         )
 
@@ -278,6 +279,7 @@ def _customer_values(customer: Customer) -> dict[str, Any]:
         "updated_at": customer.updated_at,
         "modified_at": customer.modified_at,
         "last_seen_at": customer.last_seen_at,
+        "trait_times": customer.trait_times,
     }
 
 

@@ -23,6 +23,7 @@ def customer_from_row(row: Row[Any]) -> Customer:
         updated_at=row.updated_at,
         modified_at=row.modified_at,
         last_seen_at=row.last_seen_at,
+        trait_times=row.trait_times or {},
     )
 
 

@@ -62,6 +62,9 @@ customers = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("modified_at", BigInteger, nullable=False),
     Column("last_seen_at", BigInteger, nullable=True),
+    # {"name": ms, "custom.plan": ms}: when each trait was last given, so an
+    # identify that arrives late does not overwrite a newer value.
+    Column("trait_times", JsonText, nullable=True),
     Index("ix_customers_activity", "org_id", "last_seen_at"),
 )
 
@@ -147,4 +150,30 @@ idempotency = Table(
     Column("customer_id", ID, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Index("ix_idempotency_customer", "org_id", "customer_id"),
+)
+
+# Segment messageIds seen within the de-duplication window, with a digest
+# of the message, so a repeat stores nothing and a reuse is caught.
+segment_messages = Table(
+    "segment_messages",
+    metadata,
+    _org(),
+    Column("message_id", CLIENT_ID, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Index("ix_segment_messages_received", "org_id", "received_at"),
+)
+
+# Segment messages that were refused, kept for a week for their senders.
+rejected_messages = Table(
+    "rejected_messages",
+    metadata,
+    _org(),
+    Column("rejected_id", ID, primary_key=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("batch_index", Integer, nullable=False),
+    Column("message_id", CLIENT_ID, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("message", JsonText, nullable=False),
+    Index("ix_rejected_messages_received", "org_id", "received_at"),
 )

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from trackway import metrics
 from trackway.domain.model import EventCall, IdentityCall
 from trackway.domain.policy import Policy
+from trackway.domain.ports import Ledger
 from trackway.domain.resolution import RaceLost, Resolution, resolve
 from trackway.domain.times import now_ms
 from trackway.domain.tracking import Recorded, record_event
@@ -66,7 +67,7 @@ class Writer:
 
         response, outcome = self.database.transact(once, retry_on=(RaceLost,))
         if outcome is not None:
-            _report(org_id, outcome)
+            report(org_id, outcome)
         return response
 
     def _once(
@@ -86,13 +87,7 @@ class Writer:
             if prior is not None:
                 return prior, None
         ledger = SqlLedger(connection)
-        resolution = recorded = None
-        if identity is not None:
-            resolution = resolve(ledger, org_id, identity, now, self.policy)
-        if event is not None:
-            event = _inherit(event, resolution)
-            recorded = record_event(ledger, org_id, event, now, self.policy)
-        outcome = Outcome(resolution, recorded)
+        outcome = apply(ledger, org_id, identity, event, now, self.policy)
         response = render(outcome)
         if key is not None:
             customer_id = outcome.customer_id
@@ -100,7 +95,31 @@ class Writer:
         return response, outcome
 
 
-def _report(org_id: str, outcome: Outcome) -> None:
+def apply(
+    ledger: Ledger,
+    org_id: str,
+    identity: IdentityCall | None,
+    event: EventCall | None,
+    now: int,
+    policy: Policy,
+    at: int | None = None,
+) -> Outcome:
+    """Resolve the identity at `at` (default `now`), then record the event.
+
+    `now` is when the records are written; the event keeps its own
+    `published_at`.
+    """
+    resolution = recorded = None
+    if identity is not None:
+        when = now if at is None else at
+        resolution = resolve(ledger, org_id, identity, when, policy, written_at=now)
+    if event is not None:
+        event = _inherit(event, resolution)
+        recorded = record_event(ledger, org_id, event, now, policy)
+    return Outcome(resolution, recorded)
+
+
+def report(org_id: str, outcome: Outcome) -> None:
     """Metrics and log lines for a committed call (a replay wrote nothing).
 
     A conflict is logged by identifier kind and customer id, never value.
