@@ -11,6 +11,7 @@ from trackway.api import customers, ops, tracking
 from trackway.api.errors import exception_handlers
 from trackway.api.middleware import RequestLogMiddleware
 from trackway.api.ratelimit import RateLimiter
+from trackway.console import console_routes
 from trackway.settings import Settings
 from trackway.store.database import Database
 from trackway.store.writer import Writer
@@ -45,7 +46,12 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
             database.dispose()
 
     app = Starlette(
-        routes=[*ops.routes, *tracking.routes, *customers.routes],
+        routes=[
+            *ops.routes,
+            *tracking.routes,
+            *customers.routes,
+            *console_routes(settings),
+        ],
         middleware=[
             Middleware(IgnoreTrailingSlash),
             Middleware(RequestLogMiddleware),
@@ -58,4 +64,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     app.state.policy = settings.policy()
     app.state.writer = Writer(database, app.state.policy)
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
+    # A store of rejected messages lists them on the console's live page
+    # (trackway.console.live.RejectedSource); none yet.
+    app.state.rejected_messages = None
     return app
