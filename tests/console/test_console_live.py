@@ -1,6 +1,7 @@
 """The live page and its stream of server-sent events."""
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -77,7 +78,11 @@ class TestLivePage:
 
         assert page.status_code == 200
         assert page.text.index("checkout-started") < page.text.index("page-viewed")
-        assert 'data-stream="/console/live/stream?name="' in page.text
+        stream = re.search(
+            r'data-stream="/console/live/stream\?name=&amp;since=(\d+)"', page.text
+        )
+        assert stream is not None
+        assert int(stream.group(1)) < now_ms()
 
     def test_a_name_keeps_only_events_of_that_name(
         self, reader: Console, api: Api
@@ -127,6 +132,17 @@ class TestLiveStream:
         names = [item["name"] for _, item in messages(response.text)]
         assert names == ["after-the-gap"]
         assert ids_of(response.text) == [str(resume)]
+
+    def test_a_new_stream_starts_where_its_page_says(
+        self, reader: Console, api: Api, one_look: None
+    ) -> None:
+        since = now_ms() - 10_000
+        written(api, "before-the-page", since - 1)
+        written(api, "after-the-page", since)
+
+        response = reader.get(f"/console/live/stream?since={since}")
+
+        assert [i["name"] for _, i in messages(response.text)] == ["after-the-page"]
 
     def test_the_name_filter_applies_to_the_stream(
         self, reader: Console, api: Api, one_look: None

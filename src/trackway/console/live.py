@@ -39,6 +39,9 @@ from trackway.store import activity, reads
 from trackway.store.database import Database
 
 POLL_SECONDS = 1.0
+# How far before the page's own query its stream starts: a write that
+# stamped its events just before and committed just after is not lost.
+OPENING_MARGIN_MS = 5_000
 STREAM_SECONDS = 15.0
 LOOKBACK_MS = 30_000
 # At most this many events a look; a busier second shows its latest ones.
@@ -140,6 +143,7 @@ async def live_page(request: Request) -> Response:
     name = params.text(request, "name") or None
     org_id = viewer.principal.org_id
     db = request.app.state.database
+    opened = now_ms()
     latest = await run_in_threadpool(activity.arrivals, db, org_id, 0, SHOWN, name)
     items = await run_in_threadpool(_items, db, org_id, latest)
     source = _rejected_source(request)
@@ -151,7 +155,9 @@ async def live_page(request: Request) -> Response:
         "section": "live",
         "name": name or "",
         "events": items,
-        "stream": "/console/live/stream?" + urlencode({"name": name or ""}),
+        "opened": opened,
+        "stream": "/console/live/stream?"
+        + urlencode({"name": name or "", "since": opened - OPENING_MARGIN_MS}),
         "rejected": rejected,
     }
     return render(request, "live.html", context)
@@ -241,10 +247,14 @@ def _items(
 
 
 def _resume_point(request: Request) -> int:
-    """The `Last-Event-ID` of a reconnecting browser, else a look back."""
-    given = request.headers.get("last-event-id", "")
-    if given.isascii() and given.isdigit() and len(given) <= 15:
-        return int(given)
+    """Where the stream starts: the `Last-Event-ID` of a reconnecting
+    browser, else the `since` its page asked for, else a look back."""
+    for given in (
+        request.headers.get("last-event-id", ""),
+        request.query_params.get("since", ""),
+    ):
+        if given.isascii() and given.isdigit() and len(given) <= 15:
+            return int(given)
     return now_ms() - LOOKBACK_MS
 
 

@@ -113,6 +113,9 @@
     for (const item of document.querySelectorAll("[data-id]")) {
       seen.add(item.dataset.id);
     }
+    // Events written a little before the page opened may still come in;
+    // they take their place in the list but are not counted as new.
+    const opened = Number(status.dataset.opened);
     let added = 0;
     let quiet = null;
 
@@ -138,7 +141,7 @@
       insert(body, eventRow(template, event));
       const empty = document.getElementById("live-empty");
       if (empty) empty.remove();
-      added += 1;
+      if (event.arrived >= opened) added += 1;
       connected();
     });
     source.addEventListener("rejected", (message) => {
