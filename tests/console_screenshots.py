@@ -73,7 +73,7 @@ def shoot(browser: Browser, site: Site, folder: Path) -> None:
         page.get_by_role("button", name="Sign in").click()
     save(page, folder, "overview")
 
-    page.goto(site.url + "/console/customers?q=user_01")
+    page.goto(site.url + "/console/customers?q=user_012")
     save(page, folder, "customers")
 
     page.goto(site.url + "/console/customers?q=" + USER)
@@ -88,8 +88,9 @@ def shoot(browser: Browser, site: Site, folder: Path) -> None:
 
     page.goto(site.url + "/console/live")
     page.get_by_role("status").filter(has_text="Connected").wait_for()
-    for event in LIVE_EVENTS:
-        site.send("/v1/tracking/event", {**event, "trackingId": "web-7f3a"})
+    # Jane's visitor from the data set, then an anonymous one.
+    for event, visitor in zip(LIVE_EVENTS, (USER, USER, "web-7f3a"), strict=True):
+        site.send("/v1/tracking/event", {**event, "trackingId": visitor})
     newest = page.locator("#live-events tbody tr").first
     newest.filter(has_text="order-placed").wait_for()
     save(page, folder, "live", whole=False)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from trackway.console.views import duration_text, utc_text, value_text
+from trackway.console.views import change_text, duration_text, utc_text, value_text
 from trackway.settings import SettingsError, load_settings
 
 
@@ -42,3 +42,26 @@ def test_a_console_secret_shorter_than_32_characters_stops_start_up() -> None:
 
     with pytest.raises(SettingsError, match="TRACKWAY_CONSOLE_SECRET"):
         load_settings(environ)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (["beta", "vip"], "beta, vip"),
+        (
+            [{"type": "other", "email": "a@example.com", "verified": False}],
+            "a@example.com",
+        ),
+        (
+            [{"type": "home", "phone": "+14155550100", "verified": False}],
+            "+14155550100",
+        ),
+        (
+            [{"type": "home", "cityName": "Lyon", "countryName": "France"}],
+            "Lyon, France",
+        ),
+        ("pro", "pro"),
+    ],
+)
+def test_changed_lists_read_as_their_items(value: object, text: str) -> None:
+    assert change_text(value) == text

@@ -14,7 +14,7 @@ from trackway.console import params
 from trackway.console.charts import Chart, daily_chart
 from trackway.console.guard import html_page
 from trackway.console.viewer import require_viewer
-from trackway.console.views import render
+from trackway.console.views import location_text, render
 from trackway.domain.errors import NotFound, Problem
 from trackway.domain.model import (
     SCALAR_FIELDS,
@@ -197,24 +197,6 @@ def profile_fields(profile: dict[str, Any]) -> list[Field]:
         for name in SCALAR_FIELDS
         if profile.get(name) not in (None, "")
     ]
-
-
-def location_text(location: dict[str, Any]) -> str:
-    """A location on one line: name, address lines, city, region, country."""
-    parts = [
-        location.get(key)
-        for key in (
-            "name",
-            "address",
-            "address2",
-            "address3",
-            "cityName",
-            "zipCode",
-            "regionName",
-            "countryName",
-        )
-    ]
-    return ", ".join(str(p) for p in parts if p) or "(no address)"
 
 
 def _activity_chart(db: Database, customer: Customer) -> Chart:

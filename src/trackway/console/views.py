@@ -50,6 +50,39 @@ def value_text(value: Any) -> str:
     return _encoder.encode(value).decode()
 
 
+def change_text(value: Any) -> str:
+    """A profile value before or after a change: lists of emails, phones,
+    places or tags read as the items themselves, one after another."""
+    if not isinstance(value, list):
+        return value_text(value)
+    return ", ".join(_item_text(item) for item in value)
+
+
+def location_text(location: dict[str, Any]) -> str:
+    """A location on one line: name, address lines, city, region, country."""
+    keys = (
+        "name",
+        "address",
+        "address2",
+        "address3",
+        "cityName",
+        "zipCode",
+        "regionName",
+        "countryName",
+    )
+    parts = [str(location[key]) for key in keys if location.get(key)]
+    return ", ".join(parts) or "(no address)"
+
+
+def _item_text(item: Any) -> str:
+    if isinstance(item, dict):
+        for key in ("email", "phone"):
+            if key in item:
+                return str(item[key])
+        return location_text(item)
+    return value_text(item)
+
+
 def count_text(count: int) -> str:
     return f"{count:,}"
 
@@ -67,6 +100,7 @@ def _environment() -> jinja2.Environment:
         utc=utc_text,
         duration=duration_text,
         value=value_text,
+        change=change_text,
         count=count_text,
     )
     environment.globals["base"] = BASE
