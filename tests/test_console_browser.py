@@ -31,7 +31,8 @@ from console_site import (
     serving,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.live]
+# The first test also waits for the data set's import (module fixture).
+pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.timeout(300)]
 
 # A customer of the data set, and how long a live event may take to show.
 USER = "user_0123"
@@ -49,6 +50,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def seeded(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Seed:
+    """The imported data set; after `browser`, so a run without Chromium
+    skips before spending time on the import."""
     return seed(tmp_path_factory.mktemp("seed"))
 
 
