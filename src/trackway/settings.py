@@ -35,6 +35,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     meta_rules: Literal["kustomer", "lenient"] = "kustomer"
     default_phone_region: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Signs the console's session cookie. Unset: a random secret per
+    # process, so sign-ins end on restart and do not span processes.
+    console_secret: Annotated[str, msgspec.Meta(min_length=32)] | None = None
+    # Mark the console's cookie Secure (only sent over HTTPS).
+    console_cookie_secure: bool = False
 
     def policy(self) -> Policy:
         """The parts of the settings that the identity rules read."""

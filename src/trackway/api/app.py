@@ -11,6 +11,8 @@ from trackway.api import customers, ops, rejected, segment, tracking
 from trackway.api.errors import exception_handlers
 from trackway.api.middleware import RequestLogMiddleware
 from trackway.api.ratelimit import RateLimiter
+from trackway.console import console_routes
+from trackway.console.rejected import rejected_since
 from trackway.logs import configure_logging
 from trackway.settings import Settings, load_settings
 from trackway.store.database import Database
@@ -52,6 +54,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
             *customers.routes,
             *segment.routes,
             *rejected.routes,
+            *console_routes(settings),
         ],
         middleware=[
             Middleware(IgnoreTrailingSlash),
@@ -65,6 +68,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     app.state.policy = settings.policy()
     app.state.writer = Writer(database, app.state.policy)
     app.state.rate_limiter = RateLimiter(settings.rate_limit)
+    # The Segment door's refusals, listed beside events on the live page.
+    app.state.rejected_messages = rejected_since
     return app
 
 

@@ -77,6 +77,13 @@ def org_by_name(db: Database, name: str) -> Org | None:
     return None if row is None else Org(row.org_id, row.name, row.created_at)
 
 
+def org_by_id(db: Database, org_id: str) -> Org | None:
+    with db.read() as connection:
+        query = select(orgs).where(orgs.c.org_id == org_id)
+        row = connection.execute(query).first()
+    return None if row is None else Org(row.org_id, row.name, row.created_at)
+
+
 def list_orgs(db: Database) -> list[Org]:
     """Every org, oldest first."""
     query = select(orgs).order_by(orgs.c.created_at, orgs.c.org_id)
@@ -153,12 +160,30 @@ def authenticate(db: Database, token: str) -> Principal | None:
     for row in rows:
         if not hmac.compare_digest(row.secret_hash, digest):
             continue
-        if row.revoked_at is not None:
-            return None
-        if row.expires_at is not None and row.expires_at <= now:
+        if not _usable(row, now):
             return None
         return Principal(row.org_id, row.key_id, frozenset(row.roles))
     return None
+
+
+def _usable(row: Row[Any], now: int) -> bool:
+    """Neither revoked nor expired at `now`."""
+    if row.revoked_at is not None:
+        return False
+    return row.expires_at is None or row.expires_at > now
+
+
+def key_principal(db: Database, org_id: str, key_id: str) -> Principal | None:
+    """The principal of a key already proven once (the console keeps its id
+    after sign-in); None once it is revoked or expired, or if unknown."""
+    query = select(api_keys).where(
+        api_keys.c.org_id == org_id, api_keys.c.key_id == key_id
+    )
+    with db.read() as connection:
+        row = connection.execute(query).first()
+    if row is None or not _usable(row, now_ms()):
+        return None
+    return Principal(row.org_id, row.key_id, frozenset(row.roles))
 
 
 def ensure_default_org(db: Database) -> str | None:

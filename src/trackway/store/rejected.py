@@ -91,6 +91,22 @@ def recent(
         return [_rejected(row) for row in conn.execute(query)]
 
 
+def since(
+    db: Database, org_id: str, since_ms: int, limit: int
+) -> list[RejectedMessage]:
+    """The org's refusals received at or after `since_ms`, newest first."""
+    table = rejected_messages
+    query = (
+        select(table, orgs.c.name)
+        .join(orgs, orgs.c.org_id == table.c.org_id)
+        .where(table.c.org_id == org_id, table.c.received_at >= since_ms)
+        .order_by(table.c.received_at.desc(), table.c.rejected_id.desc())
+        .limit(limit)
+    )
+    with db.read() as conn:
+        return [_rejected(row) for row in conn.execute(query)]
+
+
 def _rejected(row: Any) -> RejectedMessage:
     return RejectedMessage(
         org_id=row.org_id,

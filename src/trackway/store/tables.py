@@ -136,6 +136,8 @@ events = Table(
     Column("created_at", BigInteger, nullable=False),
     Index("ix_events_timeline", "org_id", "customer_id", "published_at", "event_id"),
     Index("ix_events_visitor", "org_id", "tracking_id", "session_id", "published_at"),
+    # What arrived lately, whatever its event time: the console's live page.
+    Index("ix_events_arrival", "org_id", "created_at"),
 )
 
 idempotency = Table(
