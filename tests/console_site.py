@@ -10,11 +10,9 @@ through `executable_path`, never with a browser of its own download.
 """
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright
 
 from backends import sqlite_url
+from live import environment, free_port, wait_until_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,7 +40,6 @@ NO_BROWSER = (
 )
 DATA_SET = Path(__file__).parent / "data" / "ecom-clickstream.csv.gz"
 ORG = "acme"
-START_TIMEOUT_S = 20.0
 # Signs console cookies; any fixed value of 32 characters or more.
 CONSOLE_SECRET = "console-secret-for-tests-only-0123456789"
 
@@ -107,7 +105,7 @@ def copy_of(source: Seed, folder: Path) -> str:
 @contextmanager
 def serving(database_url: str, source: Seed, folder: Path) -> Iterator[Site]:
     """`trackway serve` on a free port of 127.0.0.1 until the block ends."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "trackway", "serve", "--port", str(port)]
     log = folder / "server.log"
@@ -116,7 +114,7 @@ def serving(database_url: str, source: Seed, folder: Path) -> Iterator[Site]:
             command, env=_environment(database_url), stdout=out, stderr=out
         )
     try:
-        _wait_until_healthy(url, process, log)
+        wait_until_healthy(url, process, log)
         yield Site(url, source)
     finally:
         process.terminate()
@@ -143,32 +141,4 @@ def _trackway(database_url: str, *args: str) -> str:
 
 
 def _environment(database_url: str) -> dict[str, str]:
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("TRACKWAY_")
-    }
-    environ["TRACKWAY_DATABASE_URL"] = database_url
-    environ["TRACKWAY_CONSOLE_SECRET"] = CONSOLE_SECRET
-    return environ
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server stopped: {log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the server did not answer /healthz in {START_TIMEOUT_S} s")
+    return {**environment(database_url), "TRACKWAY_CONSOLE_SECRET": CONSOLE_SECRET}
