@@ -9,6 +9,7 @@ Each call is released by a barrier so that all of them are in flight at
 once; a 5xx anywhere fails the test.
 """
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -292,3 +293,25 @@ def test_metrics_of_several_workers_add_up(
         answers = [httpx.get(f"{server.url}/metrics").text for _ in range(8)]
 
     assert all("trackway_events_written_total 20.0" in text for text in answers)
+
+
+def test_a_console_sign_in_holds_whichever_worker_answers(
+    tmp_path: Path, postgres_database_url: str
+) -> None:
+    with running_server(postgres_database_url, tmp_path, workers=4) as server:
+        # A new connection for each request, so several workers answer.
+        with httpx.Client(base_url=server.url) as browser:
+            form = browser.get("/console/sign-in").text
+            token = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert token is not None
+            signed = browser.post(
+                "/console/sign-in", data={"key": server.key, "csrf": token.group(1)}
+            )
+            cookies = browser.cookies
+        assert signed.status_code == 303, signed.text
+        pages = [
+            httpx.get(f"{server.url}/console", cookies=cookies).status_code
+            for _ in range(8)
+        ]
+
+    assert pages == [200] * 8

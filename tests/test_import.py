@@ -197,6 +197,26 @@ def test_bad_rows_are_reported_by_line_and_the_good_ones_stored(
     assert session["attributes"]["count"] == 1
 
 
+def test_times_before_1970_or_far_ahead_are_rejected_by_line(
+    api: Api, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "events.csv",
+        [
+            HEADER,
+            "u1,s1,home,0001-01-01T00:00:00Z,web",
+            "u1,s1,home,9999-12-31T23:59:59Z,web",
+            "u1,s1,home,2024-03-01 10:00:00,web",
+        ],
+    )
+
+    result = run_import(api, path)
+
+    assert "line 2: timestamp is before 1970" in result.stderr
+    assert "line 3: timestamp is more than a day in the future" in result.stderr
+    assert summary(result)["events stored"] == "1"
+
+
 def test_a_row_of_the_wrong_width_is_rejected_by_line(api: Api, tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "events.csv",

@@ -9,6 +9,7 @@ back as headers: `{"trackingId": ..., "sessionId": ...}`.
 """
 
 from typing import Any, TypedDict
+from urllib.parse import unquote
 
 import httpx
 
@@ -34,6 +35,6 @@ def main(
     if response.content:
         return response.json()
     return {
-        "trackingId": response.headers.get("X-Tracking-Id"),
-        "sessionId": response.headers.get("X-Session-Id"),
+        "trackingId": unquote(response.headers.get("X-Tracking-Id", "")),
+        "sessionId": unquote(response.headers.get("X-Session-Id", "")),
     }

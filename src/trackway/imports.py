@@ -43,7 +43,7 @@ from trackway.domain.errors import Invalid, Problem
 from trackway.domain.ids import derived_id
 from trackway.domain.model import IdentityCall
 from trackway.domain.policy import Policy
-from trackway.domain.times import parse_datetime
+from trackway.domain.times import check_event_time, now_ms, parse_datetime
 from trackway.store.importer import ImportRow
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -331,7 +331,7 @@ def _time(
         problems.append(Problem(f"{column} is required"))
         return None
     try:
-        return parse_datetime(value, column)
+        return check_event_time(parse_datetime(value, column), now_ms(), column)
     except Invalid as error:
         problems.extend(error.problems)
         return None

@@ -193,3 +193,27 @@ def test_a_batch_message_of_an_unknown_type_is_rejected(api: Api) -> None:
     assert refusal["reason"] == (
         "type must be one of: alias, group, identify, page, screen, track"
     )
+
+
+def test_a_null_message_is_rejected_alone(api: Api) -> None:
+    good = {"type": "track", "userId": "u-1", "event": "Order Completed"}
+
+    response = send_batch(api, [good, None])
+
+    assert response.json() == {"success": True, "accepted": 1, "rejected": 1}
+    [refused] = rejected(api)
+    assert (refused["index"], refused["message"]) == (1, None)
+
+
+def test_a_time_before_1970_once_corrected_is_rejected(api: Api) -> None:
+    track = {**TRACK, "type": "track"}
+    far = {
+        **track,
+        "timestamp": "0001-01-01T00:00:00Z",
+        "sentAt": "9999-12-31T23:59:59Z",
+    }
+
+    response = send_batch(api, [far, track])
+
+    assert response.json() == {"success": True, "accepted": 1, "rejected": 1}
+    assert "before 1970" in rejected(api)[0]["reason"]

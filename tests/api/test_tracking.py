@@ -5,6 +5,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select
@@ -214,6 +215,29 @@ class TestEvent:
 
         assert response.headers["X-Tracking-Id"] == "v-1"
         assert response.headers["X-Session-Id"] == "s-1"
+
+    def test_ids_beyond_printable_ascii_come_back_percent_encoded(
+        self, api: Api
+    ) -> None:
+        body = {**PAGE_VIEWED, "trackingId": "訪問者-1", "sessionId": "50%"}
+
+        response = api.post(EVENT, body, key=api.tracking_key)
+
+        assert response.status_code == 204
+        assert unquote(response.headers["X-Tracking-Id"]) == "訪問者-1"
+        assert response.headers["X-Session-Id"] == "50%25"
+
+    @pytest.mark.parametrize("tracking_id", ["a\r\nb", "x\u007fy", "a\u0001b"])
+    def test_an_id_with_a_control_character_is_400_and_stores_nothing(
+        self, api: Api, tracking_id: str
+    ) -> None:
+        body = {**PAGE_VIEWED, "trackingId": tracking_id}
+
+        response = api.post(EVENT, body, key=api.tracking_key)
+
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["source"] == {"pointer": "/trackingId"}
+        assert count(api, "events") == 0
 
     def test_a_visitor_without_session_id_continues_its_session(self, api: Api) -> None:
         body = {**PAGE_VIEWED, "trackingId": "v-1"}

@@ -7,6 +7,7 @@ import pytest
 from trackway.domain.errors import Invalid
 from trackway.domain.times import (
     canonical_datetime,
+    check_event_time,
     format_ms,
     parse_date,
     parse_datetime,
@@ -131,3 +132,14 @@ class TestDate:
     def test_date_time_birthday_on_an_impossible_day_is_invalid(self) -> None:
         with pytest.raises(Invalid, match="birthdayAt"):
             parse_date("2023-02-30T10:00:00Z", "birthdayAt")
+
+
+def test_an_event_time_must_fall_between_1970_and_a_day_ahead() -> None:
+    now = 1_796_292_000_000
+    day = 86_400_000
+
+    assert check_event_time(0, now, "at") == 0
+    assert check_event_time(now + day, now, "at") == now + day
+    for refused in (-1, now + day + 1):
+        with pytest.raises(Invalid):
+            check_event_time(refused, now, "at")

@@ -22,7 +22,8 @@ EVENT_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_.-]+$"
 MAX_KEYS = 100
 
 
-_Id = Annotated[str, Meta(min_length=1, max_length=256)]
+# No control characters: ids travel back in headers and log lines.
+_Id = Annotated[str, Meta(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
 _Text256 = Annotated[str, Meta(max_length=256)]
 _Text128 = Annotated[str, Meta(max_length=128)]
 _Text64 = Annotated[str, Meta(max_length=64)]

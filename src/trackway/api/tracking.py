@@ -8,6 +8,7 @@ stores nothing.
 import hashlib
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
@@ -115,8 +116,8 @@ def _event_answer(outcome: Outcome) -> StoredResponse:
     recorded = outcome.recorded
     assert recorded is not None
     headers = {
-        "X-Tracking-Id": recorded.tracking_id,
-        "X-Session-Id": recorded.session_id,
+        "X-Tracking-Id": header_value(recorded.tracking_id),
+        "X-Session-Id": header_value(recorded.session_id),
     }
     return StoredResponse(204, headers, b"")
 
@@ -132,3 +133,12 @@ routes: list[BaseRoute] = [
     Route("/v1/tracking/event", post_event, methods=["POST"]),
     Route("/v1/tracking/identityEvent", post_identity_event, methods=["POST"]),
 ]
+
+
+# Printable ASCII passes as it is, but for `%`, which starts an escape.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def header_value(text: str) -> str:
+    """`text` percent-encoded as UTF-8 where a header cannot carry it."""
+    return quote(text, safe=_HEADER_SAFE)

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import unquote
 
 import httpx
 import typer
@@ -117,8 +118,8 @@ def _answer(response: httpx.Response) -> str:
     server used, which come back only as headers."""
     if not response.content:
         ids = {
-            "trackingId": response.headers.get("X-Tracking-Id"),
-            "sessionId": response.headers.get("X-Session-Id"),
+            "trackingId": unquote(response.headers.get("X-Tracking-Id", "")),
+            "sessionId": unquote(response.headers.get("X-Session-Id", "")),
         }
         return json.dumps(ids, indent=2)
     try:

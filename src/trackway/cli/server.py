@@ -1,6 +1,7 @@
 """`trackway serve` and `trackway db upgrade`."""
 
 import os
+import secrets
 import socket
 import tempfile
 from typing import Annotated
@@ -66,8 +67,11 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> No
     from trackway.metrics import MULTIPROCESS_DIR
 
     # Each process builds its own app from the environment, so a URL given
-    # by flag must be passed on there, with a folder for shared metrics.
+    # by flag must be passed on there, with a folder for shared metrics and
+    # one console secret, so a sign-in holds whichever worker answers.
     os.environ[env_name("database_url")] = settings.database_url
+    if settings.console_secret is None:
+        os.environ[env_name("console_secret")] = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="trackway-metrics-") as shared:
         os.environ[MULTIPROCESS_DIR] = shared
         uvicorn.run(

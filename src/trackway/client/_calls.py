@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import msgspec
@@ -173,11 +173,13 @@ def identity_record(response: httpx.Response) -> IdentityRecord:
 
 
 def tracked_event(response: httpx.Response) -> TrackedEvent:
-    """The ids of a recorded event, which Trackway sends as headers."""
+    """The ids of a recorded event, which Trackway sends as headers
+    (percent-encoded where they are not printable ASCII)."""
     headers = response.headers
+    tracking_id, session_id = headers.get("x-tracking-id"), headers.get("x-session-id")
     return TrackedEvent(
-        tracking_id=headers.get("x-tracking-id"),
-        session_id=headers.get("x-session-id"),
+        tracking_id=None if tracking_id is None else unquote(tracking_id),
+        session_id=None if session_id is None else unquote(session_id),
     )
 
 

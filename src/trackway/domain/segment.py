@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from trackway.domain.errors import Invalid, Problem, invalid
 from trackway.domain.model import JSON, EventCall, IdentityCall, Traits
-from trackway.domain.times import parse_datetime
+from trackway.domain.times import not_before_1970, parse_datetime
 
 PAGE_EVENT = "Web-Page-Viewed"
 SCREEN_EVENT = "Screen-Viewed"
@@ -75,7 +75,8 @@ def event_moment(
 
     With `sentAt`, the time is `receivedAt - (sentAt - timestamp)`. Without
     a timestamp it is the receive time. A time after the receive time is
-    clamped to it. An unreadable time raises Invalid, never becomes 1970.
+    clamped to it. An unreadable time, or one before 1970 once corrected,
+    raises Invalid, never becomes 1970.
     """
     sent = None if sent_at is None else parse_datetime(sent_at, "sentAt")
     if timestamp is None:
@@ -83,6 +84,8 @@ def event_moment(
     at = parse_datetime(timestamp, "timestamp")
     if sent is not None:
         at = received_at - (sent - at)
+    # A time ahead is clamped below, not refused: a client's clock runs fast.
+    not_before_1970(at, "timestamp (corrected by sentAt)")
     if at > received_at:
         return Moment(received_at, timestamp)
     return Moment(at)

@@ -45,6 +45,25 @@ def parse_datetime(value: object, field: str, pointer: str | None = None) -> int
     return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
+# A tracked event happened after 1970 and not more than a day ahead of the
+# server's clock; a time outside is a client's bug, refused rather than kept.
+LATEST_AHEAD_MS = 86_400_000
+
+
+def not_before_1970(at: int, field: str, pointer: str | None = None) -> int:
+    if at < 0:
+        raise invalid(f"{field} is before 1970", pointer)
+    return at
+
+
+def check_event_time(at: int, now: int, field: str, pointer: str | None = None) -> int:
+    """`at` when it can be an event's time; Invalid otherwise."""
+    not_before_1970(at, field, pointer)
+    if at > now + LATEST_AHEAD_MS:
+        raise invalid(f"{field} is more than a day in the future", pointer)
+    return at
+
+
 def parse_date(value: object, field: str, pointer: str | None = None) -> str:
     """A calendar date `YYYY-MM-DD` from a date or a date-time.
 

@@ -176,6 +176,6 @@ rejected_messages = Table(
     Column("batch_index", Integer, nullable=False),
     Column("message_id", CLIENT_ID, nullable=True),
     Column("reason", Text, nullable=False),
-    Column("message", JsonText, nullable=False),
+    Column("message", JsonText, nullable=True),  # a JSON null message
     Index("ix_rejected_messages_received", "org_id", "received_at"),
 )

@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column("batch_index", sa.Integer(), nullable=False),
         sa.Column("message_id", sa.String(length=256), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("org_id", "rejected_id"),
     )
     with op.batch_alter_table("rejected_messages", schema=None) as batch_op:
