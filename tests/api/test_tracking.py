@@ -236,7 +236,9 @@ class TestEvent:
         response = api.post(EVENT, body, key=api.tracking_key)
 
         assert response.status_code == 400
-        assert response.json()["errors"][0]["source"] == {"pointer": "/trackingId"}
+        [error] = response.json()["errors"]
+        assert error["source"] == {"pointer": "/trackingId"}
+        assert error["detail"] == "trackingId must not contain control characters"
         assert count(api, "events") == 0
 
     def test_a_visitor_without_session_id_continues_its_session(self, api: Api) -> None:

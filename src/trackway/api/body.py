@@ -18,6 +18,7 @@ import msgspec.inspect as mi
 from starlette.requests import ClientDisconnect, Request
 
 from trackway.api.errors import Path, dotted, path_of, pointer
+from trackway.api.schemas import ID_PATTERN
 from trackway.domain.errors import (
     PayloadTooLarge,
     Problem,
@@ -267,6 +268,8 @@ _FIELD = re.compile(
 _LENGTH = re.compile(r"Expected `(?P<type>\w+)` of length (?P<op>[<>]=) (?P<n>\d+)")
 _BOUND = re.compile(r"Expected `\w+` (?P<op>[<>]=?) (?P<n>\S+)")
 _PATTERN = re.compile(r"Expected `str` matching regex '(?P<regex>.*)'", re.S)
+# Patterns said in words, for people who do not read regular expressions.
+_PATTERN_RULES = {ID_PATTERN: "must not contain control characters"}
 _TYPE = re.compile(r"Expected `(?P<want>[^`]*)`, got `(?P<got>\w+)`")
 
 _NOUNS = {
@@ -334,7 +337,9 @@ def _phrase(text: str) -> str | None:
         number = bound["n"].removesuffix(".0")
         return f"must be {_BOUNDS[bound['op']]} {number}"
     if pattern := _PATTERN.fullmatch(text):
-        return f"must match {pattern['regex']}"
+        # msgspec doubles each backslash when it quotes the pattern.
+        regex = pattern["regex"].replace("\\\\", "\\")
+        return _PATTERN_RULES.get(regex, f"must match {regex}")
     if wrong := _TYPE.fullmatch(text):
         got = _NOUNS.get(wrong["got"], wrong["got"])
         return f"must be {_nouns(wrong['want'])}, not {got}"

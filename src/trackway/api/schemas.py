@@ -22,8 +22,10 @@ EVENT_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_.-]+$"
 MAX_KEYS = 100
 
 
-# No control characters: ids travel back in headers and log lines.
-_Id = Annotated[str, Meta(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+_Id = Annotated[str, Meta(min_length=1, max_length=256)]
+# No control characters: these ids travel back in headers and log lines.
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+_ClientId = Annotated[str, Meta(min_length=1, max_length=256, pattern=ID_PATTERN)]
 _Text256 = Annotated[str, Meta(max_length=256)]
 _Text128 = Annotated[str, Meta(max_length=128)]
 _Text64 = Annotated[str, Meta(max_length=64)]
@@ -88,8 +90,8 @@ class Identity(_Request):
     by the server when absent; remember false binds for this session only.
     """
 
-    tracking_id: _Id | None = None
-    session_id: _Id | None = None
+    tracking_id: _ClientId | None = None
+    session_id: _ClientId | None = None
     remember: bool | msgspec.UnsetType = msgspec.UNSET
     email: _Text256 | None = None
     phone: _Text256 | None = None
@@ -111,8 +113,8 @@ class Event(_Request):
     """Something the visitor did."""
 
     name: _EventName
-    tracking_id: _Id | None = None
-    session_id: _Id | None = None
+    tracking_id: _ClientId | None = None
+    session_id: _ClientId | None = None
     meta: _Flat | None = None
 
 
