@@ -12,9 +12,11 @@ from harness import Api
 from segment_helpers import send_batch
 from trackway.console import live
 from trackway.console.live import Rejected
+from trackway.domain import roles
 from trackway.domain.ids import new_id
 from trackway.domain.model import TrackingEvent
 from trackway.domain.times import format_ms, now_ms
+from trackway.store import accounts
 from trackway.store.database import Database
 from trackway.store.ledger import SqlLedger
 
@@ -190,3 +192,54 @@ class TestLiveStream:
             "summary": "identify",
         }
         assert ("rejected", expected) in messages(stream.text)
+
+
+class TestEventOnlyReader:
+    """A key that reads events but not customers sees each event's customer
+    by id, as the events API shows it, and no refused messages."""
+
+    @pytest.fixture
+    def event_reader(self, console: Console, api: Api) -> Console:
+        key = accounts.create_key(api.database, api.org_id, [roles.EVENT_READ])
+        assert console.sign_in(key).status_code == 303
+        return console
+
+    def identified(self, api: Api) -> str:
+        body = {
+            "identity": {"email": "jane@example.com", "name": "Jane Doe"},
+            "event": {"name": "checkout-started"},
+        }
+        response = api.post("/v1/tracking/identityEvent", body, api.tracking_key)
+        customer_id: str = response.json()["data"]["relationships"]["customer"]["data"][
+            "id"
+        ]
+        return customer_id
+
+    def test_the_page_names_no_customer_and_withholds_refusals(
+        self, event_reader: Console, api: Api
+    ) -> None:
+        customer_id = self.identified(api)
+        send_batch(api, [{"type": "track", "userId": "u-1"}])
+
+        page = event_reader.get("/console/live")
+
+        assert f"<code>{customer_id}</code>" in page.text
+        assert "Jane Doe" not in page.text
+        assert f"/console/customers/{customer_id}" not in page.text
+        assert 'id="live-rejected"' not in page.text
+
+    def test_the_stream_names_no_customer_and_sends_no_refusals(
+        self, event_reader: Console, api: Api, one_look: None
+    ) -> None:
+        customer_id = self.identified(api)
+        send_batch(api, [{"type": "track", "userId": "u-1"}])
+
+        response = event_reader.get("/console/live/stream")
+
+        [(kind, item)] = messages(response.text)
+        assert kind == "tracking"
+        assert item["customer"] == {
+            "id": customer_id,
+            "name": customer_id,
+            "link": None,
+        }

@@ -106,15 +106,18 @@ class Tail(Generic[T]):
         return fresh
 
 
-def event_item(event: TrackingEvent, names: dict[str, str]) -> dict[str, Any]:
-    """An event as the page shows it, in the template and in the stream."""
+def event_item(event: TrackingEvent, names: dict[str, str] | None) -> dict[str, Any]:
+    """An event as the page shows it, in the template and in the stream.
+
+    `names` is None for a viewer who may read events but not customers:
+    the customer is then shown by id alone, as the events API shows it.
+    """
     customer = None
     if event.customer_id is not None:
-        customer = {
-            "id": event.customer_id,
-            "name": names.get(event.customer_id, event.customer_id),
-            "link": f"/console/customers/{event.customer_id}",
-        }
+        customer = {"id": event.customer_id, "name": event.customer_id, "link": None}
+    if customer is not None and names is not None:
+        customer["name"] = names.get(event.customer_id or "", event.customer_id)
+        customer["link"] = f"/console/customers/{event.customer_id}"
     return {
         "id": event.id,
         "name": event.name,
@@ -145,8 +148,9 @@ async def live_page(request: Request) -> Response:
     db = request.app.state.database
     opened = now_ms()
     latest = await run_in_threadpool(activity.arrivals, db, org_id, 0, SHOWN, name)
-    items = await run_in_threadpool(_items, db, org_id, latest)
-    source = _rejected_source(request)
+    names = viewer.reads_customers
+    items = await run_in_threadpool(_items, db, org_id, latest, names)
+    source = _rejected_source(request) if viewer.reads_customers else None
     rejected = None
     if source is not None:
         found = await run_in_threadpool(source, db, org_id, 0, SHOWN)
@@ -159,6 +163,7 @@ async def live_page(request: Request) -> Response:
         "stream": "/console/live/stream?"
         + urlencode({"name": name or "", "since": opened - OPENING_MARGIN_MS}),
         "rejected": rejected,
+        "rejected_withheld": not viewer.reads_customers,
     }
     return render(request, "live.html", context)
 
@@ -174,7 +179,8 @@ async def live_stream(request: Request) -> Response:
     except TrackwayError as error:
         return PlainTextResponse(str(error), error.status)
     start = _resume_point(request)
-    feeds = _feeds(request, viewer.principal.org_id, name, start)
+    org_id, names = viewer.principal.org_id, viewer.reads_customers
+    feeds = _feeds(request, org_id, name, start, names)
     return StreamingResponse(
         _messages(feeds),
         media_type="text/event-stream",
@@ -194,19 +200,23 @@ class Feed:
         return self.items(self.tail.poll())
 
 
-def _feeds(request: Request, org_id: str, name: str | None, start: int) -> list[Feed]:
+def _feeds(
+    request: Request, org_id: str, name: str | None, start: int, customers: bool
+) -> list[Feed]:
+    """The stream's feeds; refused messages and customer names only for a
+    viewer who may read customers (`customers`)."""
     db = request.app.state.database
 
     def fetch_events(since: int) -> list[TrackingEvent]:
         return activity.arrivals(db, org_id, since, BATCH, name)
 
     def event_items(events: list[TrackingEvent]) -> list[dict[str, Any]]:
-        return _items(db, org_id, events)
+        return _items(db, org_id, events, customers)
 
     events = Tail(fetch_events, start, _arrival, _event_key)
     feeds = [Feed("tracking", events, event_items)]
     source = _rejected_source(request)
-    if source is not None:
+    if source is not None and customers:
 
         def fetch_rejected(since: int) -> list[Rejected]:
             return source(db, org_id, since, BATCH)
@@ -238,12 +248,14 @@ async def _messages(feeds: list[Feed]) -> AsyncIterator[str]:
 
 
 def _items(
-    db: Database, org_id: str, events: list[TrackingEvent]
+    db: Database, org_id: str, events: list[TrackingEvent], names: bool
 ) -> list[dict[str, Any]]:
+    if not names:
+        return [event_item(event, None) for event in events]
     ids = {e.customer_id for e in events if e.customer_id is not None}
     found = reads.customers_by_id(db, org_id, ids)
-    names = {cid: display_name(c) or cid for cid, c in found.items()}
-    return [event_item(event, names) for event in events]
+    shown = {cid: display_name(c) or cid for cid, c in found.items()}
+    return [event_item(event, shown) for event in events]
 
 
 def _resume_point(request: Request) -> int:

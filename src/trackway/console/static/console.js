@@ -61,10 +61,12 @@
     row.querySelector("time").setAttribute("datetime", event.publishedAt);
     row.querySelector("code").textContent = event.name;
     const who = row.querySelector(".customer");
-    if (event.customer) {
+    if (event.customer && event.customer.link) {
       const link = element("a", "", event.customer.name);
       link.href = event.customer.link;
       who.append(link);
+    } else if (event.customer) {
+      who.append(element("code", "", event.customer.name));
     } else {
       who.append(element("span", "none", "anonymous"));
     }
