@@ -1,7 +1,8 @@
 """Real `trackway serve` processes for tests that go over real HTTP.
 
 Each server gets a free port on 127.0.0.1 and the database URL it is given;
-its first key is read from the banner it prints on its first start.
+its first key is read from the banner it prints on its first start, or
+given by the test when it restarts a server on a database used before.
 """
 
 import os
@@ -29,6 +30,17 @@ class Server:
     environ: dict[str, str]
     """The server's environment, with TRACKWAY_URL and TRACKWAY_KEY added,
     for commands that talk to it."""
+    process: subprocess.Popen[bytes]
+    """The `trackway serve` process (one, with one worker)."""
+    log: Path
+    """Its stdout: the JSON log lines."""
+
+    def kill(self) -> None:
+        """Stops a server of one worker at once, as a crash would: SIGKILL,
+        so it neither finishes nor answers the calls in flight. (With more
+        workers only their supervisor would die.)"""
+        self.process.kill()
+        self.process.wait(timeout=20)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -37,26 +49,37 @@ class Server:
 
 @contextmanager
 def running_server(
-    database_url: str, folder: Path, workers: int = 1
+    database_url: str, folder: Path, workers: int = 1, key: str | None = None
 ) -> Iterator[Server]:
-    """A server on a free port, stopped when the block ends."""
+    """A server on a free port, stopped when the block ends.
+
+    `key`: the key printed when the database was first served, for a
+    server started again on it (only the first start prints one).
+    """
     environ = environment(database_url)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "trackway", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
     banner = folder / f"stderr-{port}.txt"
-    with (folder / f"stdout-{port}.txt").open("wb") as out, banner.open("wb") as err:
+    log = folder / f"stdout-{port}.txt"
+    with log.open("wb") as out, banner.open("wb") as err:
         process = subprocess.Popen(command, env=environ, stdout=out, stderr=err)
     try:
         wait_until_healthy(url, process, banner)
-        key = KEY.search(banner.read_text())
-        assert key is not None, banner.read_text()
-        environ = {**environ, "TRACKWAY_URL": url, "TRACKWAY_KEY": key.group(0)}
-        yield Server(url, key.group(0), environ)
+        key = key or first_key(banner)
+        environ = {**environ, "TRACKWAY_URL": url, "TRACKWAY_KEY": key}
+        yield Server(url, key, environ, process, log)
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def first_key(banner: Path) -> str:
+    """The key in the banner of a server's first start."""
+    found = KEY.search(banner.read_text())
+    assert found is not None, banner.read_text()
+    return found.group(0)
 
 
 def environment(database_url: str) -> dict[str, str]:
