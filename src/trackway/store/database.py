@@ -2,7 +2,9 @@
 
 On SQLite, write transactions start with `BEGIN IMMEDIATE` and are
 serialised inside the process, so two writers never deadlock upgrading a
-read lock; readers run beside them thanks to WAL.
+read lock; readers run beside them thanks to WAL. Calls to `transact`
+that arrive together share one transaction and one commit (see
+`group_commit`).
 
 On PostgreSQL, transactions run at READ COMMITTED and take row locks in
 one order (visitor, then customer). A transaction the server aborts to break
@@ -23,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from trackway.domain.errors import Unavailable
 from trackway.logs import get_logger
+from trackway.store.group_commit import GroupCommit
 
 _log = get_logger("trackway.store")
 
@@ -57,6 +60,8 @@ class Database:
         )
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._group_commit: GroupCommit | None = None
+        self._starting = threading.Lock()
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
@@ -89,6 +94,11 @@ class Database:
         is contended, not wrong, and a retry later will pass.
         """
         races: tuple[type[Exception], ...] = (Contention, *retry_on)
+        if self.is_sqlite:
+            # One writer at a time anyway: share its transaction and commit.
+            future = self._group().submit(work, races, ATTEMPTS)
+            result: T = future.result()
+            return result
         for attempt in range(ATTEMPTS):
             try:
                 with self.write() as connection:
@@ -99,6 +109,13 @@ class Database:
                 # Jitter, so two losers do not meet again at once.
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
         raise Unavailable("the data is busy with concurrent changes; try again")
+
+    def _group(self) -> GroupCommit:
+        """The writer thread, started by the first call that needs it."""
+        with self._starting:
+            if self._group_commit is None:
+                self._group_commit = GroupCommit(self.write)
+            return self._group_commit
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -126,6 +143,10 @@ class Database:
         return True
 
     def dispose(self) -> None:
+        with self._starting:
+            if self._group_commit is not None:
+                self._group_commit.close()
+                self._group_commit = None
         self.engine.dispose()
 
 
