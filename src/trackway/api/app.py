@@ -1,9 +1,11 @@
 """The ASGI application: routes, middleware and shared state."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -13,10 +15,17 @@ from trackway.api.middleware import RequestLogMiddleware
 from trackway.api.ratelimit import RateLimiter
 from trackway.console import console_routes
 from trackway.console.rejected import rejected_since
-from trackway.logs import configure_logging
+from trackway.domain.policy import Policy
+from trackway.domain.times import now_ms
+from trackway.logs import configure_logging, get_logger
 from trackway.settings import Settings, load_settings
 from trackway.store.database import Database
+from trackway.store.housekeeping import forget_expired
 from trackway.store.writer import Writer
+
+# How often a server forgets rows past their retention, in seconds.
+HOUSEKEEPING_EVERY_S = 3600.0
+_log = get_logger("trackway.server")
 
 
 class IgnoreTrailingSlash:
@@ -42,8 +51,10 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     database = database or Database(settings.database_url, settings.database_pool_size)
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        housekeeping = asyncio.create_task(_keep_house(database, app.state.policy))
         yield
+        housekeeping.cancel()
         if owned:
             database.dispose()
 
@@ -71,6 +82,17 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     # The Segment door's refusals, listed beside events on the live page.
     app.state.rejected_messages = rejected_since
     return app
+
+
+async def _keep_house(database: Database, policy: Policy) -> None:
+    """Forget expired rows of every org, once every HOUSEKEEPING_EVERY_S."""
+    while True:
+        await asyncio.sleep(HOUSEKEEPING_EVERY_S)
+        try:
+            await run_in_threadpool(forget_expired, database, policy, now_ms())
+        except Exception:
+            # A failed sweep is retried by the next one; the server goes on.
+            _log.exception("housekeeping_failed")
 
 
 def from_environment() -> Starlette:

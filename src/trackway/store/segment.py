@@ -166,12 +166,12 @@ def _forget_now_and_then(
     _last_forgotten[org_id] = now
     try:
         with database.write() as conn:
-            _forget_old(conn, org_id, now, window)
+            forget_old(conn, org_id, now, window)
     except (Unavailable, Contention):
         _log.warning("segment_purge_skipped", org=org_id)
 
 
-def _forget_old(conn: Connection, org_id: str, now: int, window: int) -> None:
+def forget_old(conn: Connection, org_id: str, now: int, window: int) -> None:
     """Drop the org's messageIds past the window and refusals past a week."""
     conn.execute(
         delete(segment_messages)
