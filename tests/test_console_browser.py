@@ -73,6 +73,9 @@ def page(browser: Browser, site: Site) -> Iterator[Page]:
 def sign_in(page: Page, site: Site, key: str) -> None:
     """Signs in with the keyboard alone: the key field has the focus."""
     page.goto(site.url + "/console")
+    # Typing starts once the field has the focus, or a loaded machine
+    # would drop the first characters.
+    expect(page.get_by_label("API key")).to_be_focused()
     page.keyboard.type(key)
     with page.expect_navigation():
         page.keyboard.press("Enter")
