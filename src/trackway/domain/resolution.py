@@ -276,8 +276,12 @@ def _bind(
         # Not given: a kiosk binding stays one for the same customer.
         same = visitor.customer_id == customer_id
         remember = visitor.remember if same else True
-    since = now - policy.anonymous_retention_ms
-    ledger.attribute_anonymous(visitor.org_id, visitor.tracking_id, customer_id, since)
+    # A visitor that stays bound to this customer has had no anonymous
+    # events since its binding, which attributed the earlier ones.
+    if not (visitor.remember and visitor.customer_id == customer_id):
+        since = now - policy.anonymous_retention_ms
+        org_id, tracking_id = visitor.org_id, visitor.tracking_id
+        ledger.attribute_anonymous(org_id, tracking_id, customer_id, since)
     visitor.customer_id = customer_id
     visitor.remember = remember
     visitor.bound_session_id = None if remember else session_id

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from trackway.domain.ids import new_id
-from trackway.domain.model import EventCall, TrackingEvent
+from trackway.domain.model import EventCall, TrackingEvent, Visitor
 from trackway.domain.policy import Policy
 from trackway.domain.ports import Ledger
 from trackway.domain.resolution import open_visitor
@@ -25,16 +25,20 @@ def record_event(
     now: int,
     policy: Policy,
     event_id: str | None = None,
+    visitor: Visitor | None = None,
 ) -> Recorded:
     """Store one event; a bound visitor's events go to its customer.
 
     `call.published_at` is the event's own time (receive time for Kustomer
     calls, the source's time for imports); `now` is when it is written.
     `event_id` names the event instead of a fresh id (imports derive it
-    from the row, so a second run can tell the row is stored).
+    from the row, so a second run can tell the row is stored). `visitor`
+    is the call's visitor when this transaction has it already (as after
+    an identity call), which spares reading it again.
     """
     at = call.published_at
-    visitor = open_visitor(ledger, org_id, call.tracking_id, now)
+    if visitor is None or visitor.tracking_id != call.tracking_id:
+        visitor = open_visitor(ledger, org_id, call.tracking_id, now)
     session_id = session_for(ledger, visitor, call.session_id, at, policy)
     customer_id = visitor.bound_customer(session_id)
     session = count_event(ledger, visitor, session_id, customer_id, at)

@@ -7,7 +7,7 @@ answer from the database instead of a duplicate row.
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.schema import Table
 
@@ -43,6 +43,30 @@ def insert_if_absent(
     statement = upsert(connection, table).values(values).on_conflict_do_nothing()
     first_key = next(iter(table.primary_key.columns))
     return connection.execute(statement.returning(first_key)).first() is not None
+
+
+# Statements of the hot path, built once: building one per call costs more
+# than running it. Where-clause parameters are prefixed `key_` so they do
+# not clash with the columns an UPDATE sets.
+_INSERT_EVENT = events.insert()
+_VISITOR = select(visitors).where(
+    visitors.c.org_id == bindparam("key_org"),
+    visitors.c.tracking_id == bindparam("key_tracking"),
+)
+_UPDATE_VISITOR = update(visitors).where(
+    visitors.c.org_id == bindparam("key_org"),
+    visitors.c.tracking_id == bindparam("key_tracking"),
+)
+_UPDATE_CUSTOMER = update(customers).where(
+    customers.c.org_id == bindparam("key_org"),
+    customers.c.customer_id == bindparam("key_customer"),
+)
+_TOUCH_CUSTOMER = _UPDATE_CUSTOMER.where(
+    or_(
+        customers.c.last_seen_at.is_(None),
+        customers.c.last_seen_at < bindparam("key_seen"),
+    )
+)
 
 
 class SqlLedger:
@@ -97,54 +121,35 @@ class SqlLedger:
         self.connection.execute(customers.insert().values(_customer_values(customer)))
 
     def update_customer(self, customer: Customer) -> None:
-        self.connection.execute(
-            update(customers)
-            .where(
-                customers.c.org_id == customer.org_id,
-                customers.c.customer_id == customer.id,
-            )
-            .values(
-                rev=customer.rev,
-                profile=customer.profile,
-                updated_at=customer.updated_at,
-                modified_at=customer.modified_at,
-                trait_times=customer.trait_times,
-            )
-        )
+        values = {
+            "key_org": customer.org_id,
+            "key_customer": customer.id,
+            "rev": customer.rev,
+            "profile": customer.profile,
+            "updated_at": customer.updated_at,
+            "modified_at": customer.modified_at,
+            "trait_times": customer.trait_times,
+        }
+        self.connection.execute(_UPDATE_CUSTOMER, values)
 
     def touch_customer(self, org_id: str, customer_id: str, seen_at: int) -> None:
-        last_seen = customers.c.last_seen_at
-        self.connection.execute(
-            update(customers)
-            .where(
-                customers.c.org_id == org_id,
-                customers.c.customer_id == customer_id,
-                or_(last_seen.is_(None), last_seen < seen_at),
-            )
-            .values(last_seen_at=seen_at)
-        )
+        key = {"key_org": org_id, "key_customer": customer_id}
+        seen = {"key_seen": seen_at, "last_seen_at": seen_at}
+        self.connection.execute(_TOUCH_CUSTOMER, {**key, **seen})
 
     def visitor(self, org_id: str, tracking_id: str) -> Visitor | None:
-        query = select(visitors).where(
-            visitors.c.org_id == org_id, visitors.c.tracking_id == tracking_id
-        )
-        if self._locks:
-            query = query.with_for_update()
-        row = self.connection.execute(query).first()
+        query = _VISITOR.with_for_update() if self._locks else _VISITOR
+        key = {"key_org": org_id, "key_tracking": tracking_id}
+        row = self.connection.execute(query, key).first()
         return None if row is None else visitor_from_row(row)
 
     def insert_visitor(self, visitor: Visitor) -> bool:
         return insert_if_absent(self.connection, visitors, _visitor_values(visitor))
 
     def update_visitor(self, visitor: Visitor) -> None:
-        self.connection.execute(
-            update(visitors)
-            .where(
-                visitors.c.org_id == visitor.org_id,
-                visitors.c.tracking_id == visitor.tracking_id,
-            )
-            .values(_visitor_values(visitor))
-        )
+        key = {"key_org": visitor.org_id, "key_tracking": visitor.tracking_id}
+        values = _visitor_values(visitor)
+        self.connection.execute(_UPDATE_VISITOR, {**values, **key})
 
     def session(self, org_id: str, tracking_id: str, session_id: str) -> Session | None:
         query = select(sessions).where(
@@ -204,7 +209,7 @@ class SqlLedger:
         return func.least, func.greatest
 
     def insert_event(self, event: TrackingEvent) -> None:
-        self.connection.execute(events.insert().values(event_values(event)))
+        self.connection.execute(_INSERT_EVENT, event_values(event))
 
     def insert_change(self, record: ChangeRecord) -> None:
         self.connection.execute(

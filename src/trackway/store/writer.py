@@ -115,7 +115,8 @@ def apply(
         resolution = resolve(ledger, org_id, identity, when, policy, written_at=now)
     if event is not None:
         event = _inherit(event, resolution)
-        recorded = record_event(ledger, org_id, event, now, policy)
+        visitor = None if resolution is None else resolution.visitor
+        recorded = record_event(ledger, org_id, event, now, policy, visitor=visitor)
     return Outcome(resolution, recorded)
 
 
