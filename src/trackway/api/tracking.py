@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import quote
 
 import msgspec
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -92,7 +91,7 @@ async def _write(
 ) -> Response:
     writer: Writer = request.app.state.writer
     org_id = request.state.principal.org_id
-    stored = await run_in_threadpool(writer.track, org_id, identity, event, render, key)
+    stored = await writer.track_async(org_id, identity, event, render, key)
     return Response(stored.body, stored.status, stored.headers)
 
 

@@ -12,6 +12,7 @@ a deadlock is run again from the start by `transact`, so the race shows up
 as a short wait, never as an error.
 """
 
+import asyncio
 import random
 import threading
 import time
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -109,6 +111,21 @@ class Database:
                 # Jitter, so two losers do not meet again at once.
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
         raise Unavailable("the data is busy with concurrent changes; try again")
+
+    async def transact_async(
+        self,
+        work: Callable[[Connection], T],
+        retry_on: tuple[type[Exception], ...] = (),
+    ) -> T:
+        """`transact` for the event loop. On SQLite the loop awaits the
+        group commit instead of holding a thread while it waits."""
+        if not self.is_sqlite:
+            # anyio's pool: the one the server's other blocking calls share.
+            return await anyio.to_thread.run_sync(self.transact, work, retry_on)
+        races: tuple[type[Exception], ...] = (Contention, *retry_on)
+        future = self._group().submit(work, races, ATTEMPTS)
+        result: T = await asyncio.wrap_future(future)
+        return result
 
     def _group(self) -> GroupCommit:
         """The writer thread, started by the first call that needs it."""

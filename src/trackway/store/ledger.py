@@ -69,6 +69,33 @@ _TOUCH_CUSTOMER = _UPDATE_CUSTOMER.where(
 )
 
 
+def _count_in_session(dialect: Any, least: Any, greatest: Any) -> Any:
+    """An event counted in its session row, made on the first event."""
+    stored = sessions.c
+    at: Any = bindparam("key_at")
+    return (
+        dialect.insert(sessions)
+        .on_conflict_do_update(
+            index_elements=[stored.org_id, stored.tracking_id, stored.session_id],
+            set_={
+                "count": stored.count + 1,
+                "first_event_at": least(stored.first_event_at, at),
+                "last_event_at": greatest(stored.last_event_at, at),
+                "customer_id": func.coalesce(
+                    stored.customer_id, bindparam("key_customer")
+                ),
+            },
+        )
+        .returning(*sessions.c)
+    )
+
+
+_COUNT_IN_SESSION = {
+    "sqlite": _count_in_session(sqlite, func.min, func.max),
+    "postgresql": _count_in_session(postgresql, func.least, func.greatest),
+}
+
+
 class SqlLedger:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -178,28 +205,19 @@ class SqlLedger:
         return None if row is None else session_from_row(row)
 
     def add_to_session(self, session: Session, at: int) -> Session:
-        statement = upsert(self.connection, sessions).values(
-            org_id=session.org_id,
-            tracking_id=session.tracking_id,
-            session_id=session.session_id,
-            id=session.id,
-            customer_id=session.customer_id,
-            first_event_at=at,
-            last_event_at=at,
-            count=1,
-        )
-        stored = sessions.c
-        least, greatest = self._least_greatest()
-        statement = statement.on_conflict_do_update(
-            index_elements=[stored.org_id, stored.tracking_id, stored.session_id],
-            set_={
-                "count": stored.count + 1,
-                "first_event_at": least(stored.first_event_at, at),
-                "last_event_at": greatest(stored.last_event_at, at),
-                "customer_id": func.coalesce(stored.customer_id, session.customer_id),
-            },
-        ).returning(*sessions.c)
-        row = self.connection.execute(statement).one()
+        values = {
+            "org_id": session.org_id,
+            "tracking_id": session.tracking_id,
+            "session_id": session.session_id,
+            "id": session.id,
+            "customer_id": session.customer_id,
+            "first_event_at": at,
+            "last_event_at": at,
+            "count": 1,
+        }
+        extra = {"key_at": at, "key_customer": session.customer_id}
+        statement = _COUNT_IN_SESSION[self.connection.dialect.name]
+        row = self.connection.execute(statement, {**values, **extra}).one()
         return session_from_row(row)
 
     def _least_greatest(self) -> tuple[Any, Any]:

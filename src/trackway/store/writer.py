@@ -61,11 +61,40 @@ class Writer:
         In a combined call the event takes the identity's trackingId and
         sessionId when it names none.
         """
+        work = self._work(org_id, identity, event, render, key)
+        response, outcome = self.database.transact(work, retry_on=(RaceLost,))
+        return self._answer(org_id, response, outcome)
 
+    async def track_async(
+        self,
+        org_id: str,
+        identity: IdentityCall | None,
+        event: EventCall | None,
+        render: Render,
+        key: IdempotencyKey | None = None,
+    ) -> StoredResponse:
+        """`track` for the event loop, which it does not block."""
+        work = self._work(org_id, identity, event, render, key)
+        transaction = self.database.transact_async(work, retry_on=(RaceLost,))
+        response, outcome = await transaction
+        return self._answer(org_id, response, outcome)
+
+    def _work(
+        self,
+        org_id: str,
+        identity: IdentityCall | None,
+        event: EventCall | None,
+        render: Render,
+        key: IdempotencyKey | None,
+    ) -> Callable[[Connection], tuple[StoredResponse, Outcome | None]]:
         def once(connection: Connection) -> tuple[StoredResponse, Outcome | None]:
             return self._once(connection, org_id, identity, event, render, key)
 
-        response, outcome = self.database.transact(once, retry_on=(RaceLost,))
+        return once
+
+    def _answer(
+        self, org_id: str, response: StoredResponse, outcome: Outcome | None
+    ) -> StoredResponse:
         if outcome is not None:
             report(org_id, outcome)
         return response
