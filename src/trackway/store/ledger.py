@@ -5,6 +5,7 @@ two transactions racing for one identifier or one session each get a clear
 answer from the database instead of a duplicate row.
 """
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
@@ -40,9 +41,16 @@ def insert_if_absent(
     the other transaction, then answer False if it committed. RETURNING
     tells the outcome on both backends (psycopg reports no rowcount here).
     """
-    statement = upsert(connection, table).values(values).on_conflict_do_nothing()
+    statement = _insert_if_absent(connection.dialect.name, table)
+    return connection.execute(statement, values).first() is not None
+
+
+@cache
+def _insert_if_absent(dialect: str, table: Table) -> Any:
+    """Built once per dialect and table: building costs more than running."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     first_key = next(iter(table.primary_key.columns))
-    return connection.execute(statement.returning(first_key)).first() is not None
+    return insert(table).on_conflict_do_nothing().returning(first_key)
 
 
 # Statements of the hot path, built once: building one per call costs more
@@ -94,6 +102,27 @@ _COUNT_IN_SESSION = {
     "sqlite": _count_in_session(sqlite, func.min, func.max),
     "postgresql": _count_in_session(postgresql, func.least, func.greatest),
 }
+
+
+# A visitor's anonymous sessions and events since a moment, given to a
+# customer (`customer_id` is the value set).
+_ATTRIBUTE_SESSIONS = update(sessions).where(
+    sessions.c.org_id == bindparam("key_org"),
+    sessions.c.tracking_id == bindparam("key_tracking"),
+    sessions.c.customer_id.is_(None),
+    sessions.c.last_event_at >= bindparam("key_since"),
+)
+_ATTRIBUTE_EVENTS = update(events).where(
+    events.c.org_id == bindparam("key_org"),
+    events.c.tracking_id == bindparam("key_tracking"),
+    events.c.customer_id.is_(None),
+    events.c.published_at >= bindparam("key_since"),
+)
+_LATEST_OF_CUSTOMER = select(func.max(events.c.published_at)).where(
+    events.c.org_id == bindparam("key_org"),
+    events.c.tracking_id == bindparam("key_tracking"),
+    events.c.customer_id == bindparam("key_customer"),
+)
 
 
 class SqlLedger:
@@ -245,31 +274,13 @@ class SqlLedger:
     def attribute_anonymous(
         self, org_id: str, tracking_id: str, customer_id: str, since: int
     ) -> None:
-        anonymous = and_(
-            events.c.org_id == org_id,
-            events.c.tracking_id == tracking_id,
-            events.c.customer_id.is_(None),
-            events.c.published_at >= since,
-        )
-        self.connection.execute(
-            update(sessions)
-            .where(
-                sessions.c.org_id == org_id,
-                sessions.c.tracking_id == tracking_id,
-                sessions.c.customer_id.is_(None),
-                sessions.c.last_event_at >= since,
-            )
-            .values(customer_id=customer_id)
-        )
-        self.connection.execute(
-            update(events).where(anonymous).values(customer_id=customer_id)
-        )
-        seen = select(func.max(events.c.published_at)).where(
-            events.c.org_id == org_id,
-            events.c.tracking_id == tracking_id,
-            events.c.customer_id == customer_id,
-        )
-        latest = self.connection.execute(seen).scalar()
+        key = {"key_org": org_id, "key_tracking": tracking_id}
+        given = {**key, "key_since": since, "customer_id": customer_id}
+        self.connection.execute(_ATTRIBUTE_SESSIONS, given)
+        self.connection.execute(_ATTRIBUTE_EVENTS, given)
+        latest = self.connection.execute(
+            _LATEST_OF_CUSTOMER, {**key, "key_customer": customer_id}
+        ).scalar()
         if latest is not None:
             self.touch_customer(org_id, customer_id, latest)
 
