@@ -189,3 +189,29 @@ def test_close_finishes_the_calls_already_queued(store: Store) -> None:
 
     assert all(future.done() for future in (first, *queued))
     assert store.names() == {"first", "m-0", "m-1", "m-2"}
+
+
+def test_a_call_cancelled_while_queued_is_never_run(
+    store: Store, group: GroupCommit
+) -> None:
+    release, _first = held(group)
+    dropped = group.submit(mark("dropped"))
+    kept = group.submit(mark("kept"))
+
+    assert dropped.cancel()
+    release.set()
+
+    assert kept.result(10) == "kept"
+    assert store.names() == {"first", "kept"}
+
+
+def test_a_running_call_cannot_be_cancelled_and_is_stored(
+    store: Store, group: GroupCommit
+) -> None:
+    release, first = held(group)
+
+    assert not first.cancel()
+    release.set()
+
+    assert first.result(10) == "first"
+    assert group.submit(mark("after")).result(10) == "after"

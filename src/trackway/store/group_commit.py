@@ -102,6 +102,11 @@ class GroupCommit:
         return group, True
 
     def _commit(self, group: list[_Call]) -> None:
+        # A call cancelled while queued (its client went away) is dropped;
+        # once running, a call can no longer be cancelled.
+        group = [call for call in group if call.future.set_running_or_notify_cancel()]
+        if not group:
+            return
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             with self._begin() as connection:
