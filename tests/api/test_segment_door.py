@@ -2,6 +2,7 @@
 
 import gzip
 import json
+from typing import Any
 
 import pytest
 
@@ -217,3 +218,24 @@ def test_a_time_before_1970_once_corrected_is_rejected(api: Api) -> None:
 
     assert response.json() == {"success": True, "accepted": 1, "rejected": 1}
     assert "before 1970" in rejected(api)[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"anonymousId": "a\nb"},
+        {"anonymousId": "undefined"},
+        {"properties": {"sessionId": "s\u0001x"}},
+        {"properties": {"kustomer_session_id": "null"}},
+    ],
+)
+def test_a_message_with_an_unusable_visitor_or_session_id_is_rejected(
+    api: Api, change: dict[str, Any]
+) -> None:
+    track = {**TRACK, "type": "track"}
+
+    response = send_batch(api, [{**track, **change}, track])
+
+    assert response.json() == {"success": True, "accepted": 1, "rejected": 1}
+    [refused] = rejected(api)
+    assert refused["index"] == 0

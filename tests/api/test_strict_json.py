@@ -55,13 +55,15 @@ plain_text = st.text(
 )
 
 
-# Ids may not hold control characters: they come back in headers.
-CONTROL = "".join(map(chr, [*range(0x20), 0x7F]))
+# Ids may not hold control or line-breaking characters (they come back in
+# headers), nor be a placeholder that a broken client sends.
+CONTROL = "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]))
+PLACEHOLDERS = {"", "undefined", "null", "none", "nan", "[object object]", "0"}
 ids = st.text(
     st.characters(exclude_categories=["Cs"], exclude_characters=CONTROL),
     min_size=1,
     max_size=256,
-)
+).filter(lambda value: value.strip().casefold() not in PLACEHOLDERS)
 
 
 def bounded(max_size: int, min_size: int = 0) -> st.SearchStrategy[str]:

@@ -227,7 +227,9 @@ class TestEvent:
         assert unquote(response.headers["X-Tracking-Id"]) == "訪問者-1"
         assert response.headers["X-Session-Id"] == "50%25"
 
-    @pytest.mark.parametrize("tracking_id", ["a\r\nb", "x\u007fy", "a\u0001b"])
+    @pytest.mark.parametrize(
+        "tracking_id", ["a\r\nb", "x\u007fy", "a\u0001b", "a\u0085b", "a\u2028b"]
+    )
     def test_an_id_with_a_control_character_is_400_and_stores_nothing(
         self, api: Api, tracking_id: str
     ) -> None:
@@ -239,6 +241,20 @@ class TestEvent:
         [error] = response.json()["errors"]
         assert error["source"] == {"pointer": "/trackingId"}
         assert error["detail"] == "trackingId must not contain control characters"
+        assert count(api, "events") == 0
+
+    @pytest.mark.parametrize("tracking_id", ["undefined", "null", " ", "0", "NaN"])
+    def test_a_placeholder_tracking_id_is_400_and_stores_nothing(
+        self, api: Api, tracking_id: str
+    ) -> None:
+        """A placeholder would make every stranger who sends it one visitor."""
+        body = {**PAGE_VIEWED, "trackingId": tracking_id}
+
+        response = api.post(EVENT, body, key=api.tracking_key)
+
+        assert response.status_code == 400
+        [error] = response.json()["errors"]
+        assert error["detail"] == "trackingId has a placeholder value, not an id"
         assert count(api, "events") == 0
 
     def test_a_visitor_without_session_id_continues_its_session(self, api: Api) -> None:

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from trackway.domain.identifiers import CONTROL_CLASS
+
 # The pattern is searched, not fully matched, by msgspec: the domain repeats
 # the check with a full match so a trailing newline is refused.
 EVENT_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_.-]+$"
@@ -23,8 +25,8 @@ MAX_KEYS = 100
 
 
 _Id = Annotated[str, Meta(min_length=1, max_length=256)]
-# No control characters: these ids travel back in headers and log lines.
-ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+# The domain's rule, in the schema too so that the OpenAPI document says it.
+ID_PATTERN = f"^[^{CONTROL_CLASS}]+$"
 _ClientId = Annotated[str, Meta(min_length=1, max_length=256, pattern=ID_PATTERN)]
 _Text256 = Annotated[str, Meta(max_length=256)]
 _Text128 = Annotated[str, Meta(max_length=128)]

@@ -15,6 +15,7 @@ from typing import Any
 from trackway.domain.attributes import typed_attributes
 from trackway.domain.errors import Invalid, Problem
 from trackway.domain.identifiers import (
+    client_id_problem,
     normalise_email,
     normalise_external_id,
     normalise_phone,
@@ -33,7 +34,6 @@ from trackway.domain.times import canonical_datetime, parse_date
 
 EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]+")
 MAX_EVENT_NAME = 255
-MAX_CLIENT_ID = 256
 MAX_TAGS = 20
 # Each date field is checked on its own, so a body with two bad dates
 # hears about both.
@@ -138,9 +138,8 @@ def _client_ids(body: Mapping[str, Any], pointer: str, problems: list[Problem]) 
         value = body.get(field)
         if value is None:
             continue
-        if not isinstance(value, str) or not 1 <= len(value) <= MAX_CLIENT_ID:
-            detail = f"{field} must be a string of 1 to {MAX_CLIENT_ID} characters"
-            problems.append(Problem(detail, f"{pointer}/{field}"))
+        if (problem := client_id_problem(value, field)) is not None:
+            problems.append(Problem(problem, f"{pointer}/{field}"))
 
 
 def _identifiers(

@@ -4,6 +4,8 @@ Values that clients send by mistake (`undefined`, `[object Object]`, ...)
 are refused rather than matched, so they can never fuse strangers.
 """
 
+import re
+
 import email_validator
 import phonenumbers
 
@@ -16,6 +18,35 @@ MAX_IDENTIFIER = 256
 _PLACEHOLDERS = frozenset(
     {"", "undefined", "null", "none", "nan", "[object object]", "0"}
 )
+
+
+MAX_CLIENT_ID = 256
+# Control and line-breaking characters, as a regex class: client ids travel
+# back in headers and log lines, where these would split or forge a line.
+CONTROL_CLASS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_CONTROL = re.compile(f"[{CONTROL_CLASS}]")
+
+
+def client_id_problem(value: object, field: str) -> str | None:
+    """What is wrong with a client-chosen trackingId or sessionId, if
+    anything. A placeholder is refused like an identifier's: as a visitor
+    it would make every stranger who sends it one person."""
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_CLIENT_ID:
+        return f"{field} must be a string of 1 to {MAX_CLIENT_ID} characters"
+    if _CONTROL.search(value):
+        return f"{field} must not contain control characters"
+    if value.strip().casefold() in _PLACEHOLDERS:
+        return f"{field} has a placeholder value, not an id"
+    return None
+
+
+def check_client_id(value: object, field: str, pointer: str | None = None) -> str:
+    """`value` when it can be a trackingId or sessionId; Invalid otherwise."""
+    problem = client_id_problem(value, field)
+    if problem is not None:
+        raise invalid(problem, pointer)
+    assert isinstance(value, str)
+    return value
 
 
 def reject_placeholder(value: str, field: str, pointer: str | None) -> None:

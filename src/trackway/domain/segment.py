@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from trackway.domain.errors import Invalid, Problem, invalid
+from trackway.domain.identifiers import check_client_id
 from trackway.domain.model import JSON, EventCall, IdentityCall, Traits
 from trackway.domain.times import not_before_1970, parse_datetime
 
@@ -93,10 +94,11 @@ def event_moment(
 
 def visitor_of(anonymous_id: str | None, user_id: str | None) -> str:
     """The trackingId a message speaks for; Invalid when it names none."""
-    tracking_id = anonymous_id or user_id
-    if tracking_id is None:
+    if anonymous_id is not None:
+        return check_client_id(anonymous_id, "anonymousId", "anonymousId")
+    if user_id is None:
         raise invalid("a message needs a userId or an anonymousId")
-    return tracking_id
+    return check_client_id(user_id, "userId", "userId")
 
 
 def identify_parts(
@@ -153,6 +155,7 @@ def alias_parts(previous_id: str | None, user_id: str | None) -> IdentityParts:
     if previous_id is None or user_id is None:
         raise invalid("an alias call needs a previousId and a userId")
     parts = IdentityParts()
+    check_client_id(previous_id, "previousId", "previousId")
     parts.put("trackingId", previous_id, "previousId")
     parts.put("externalId", user_id, "userId")
     return parts
@@ -215,9 +218,9 @@ def session_of(properties: Mapping[str, JSON]) -> str | None:
         value = properties.get(key)
         if isinstance(value, bool) or value is None:
             continue
-        if isinstance(value, int | str) and 1 <= len(str(value)) <= 256:
-            return str(value)
-        raise invalid(f"properties.{key} must be a string of 1 to 256 characters")
+        if not isinstance(value, int | str):
+            raise invalid(f"properties.{key} must be a string of 1 to 256 characters")
+        return check_client_id(str(value), f"properties.{key}")
     return None
 
 
