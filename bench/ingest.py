@@ -18,6 +18,7 @@ from bench.report import Report, Target
 from bench.runs import MB, Bodies, Cursor, add_run, measured_run
 from bench.serverlog import LogReader
 from bench.servers import (
+    BenchError,
     Server,
     ceiling_server,
     events_written,
@@ -111,30 +112,28 @@ def _million(
     options: Options, report: Report, bodies: Bodies, server: Server, cursor: Cursor
 ) -> None:
     """Send until the server has stored `options.million` more events."""
-    connections = options.connections[0]
     reader = LogReader(server.log)
     start = events_written(server)
     if start is None:
-        raise RuntimeError("the server's /metrics has no trackway_events_written")
+        raise BenchError("the server's /metrics has no trackway_events_written")
     load = Load(server.url, server.key, bodies.path, start=cursor.line)
-    bound = options.million / SLOWEST_RPS
     began = time.monotonic()
     result = run_wrk(
-        load, connections, bound, server.log.with_name("wrk-million.txt"),
-        threads=options.threads, until=_stored(server, start + options.million),
+        load, options.connections[0], options.million / SLOWEST_RPS,
+        server.log.with_name("wrk-million.txt"), threads=options.threads,
+        until=_stored(server, start + options.million),
     )  # fmt: skip
     seconds = time.monotonic() - began
     cursor.advance(result.requests)
     stored = (events_written(server) or 0) - start
 
     rss = procstats.rss_bytes(server.pid) / MB
-    stage = "million"
     label = f"after {options.million:,} events"
-    report.add(stage, "events stored", stored, "")
-    report.add(stage, f"server RSS {label}", rss, "MB", MILLION_RSS_TARGET)
-    report.add(stage, "server peak RSS (VmHWM)", _peak(server), "MB")
-    report.add(stage, "requests/s over the whole run", stored / seconds, "req/s")
-    report.add(stage, "errors", result.errors, "", Target(at_most=0))
+    report.add("million", "events stored", stored, "")
+    report.add("million", f"server RSS {label}", rss, "MB", MILLION_RSS_TARGET)
+    report.add("million", "server peak RSS (VmHWM)", _peak(server), "MB")
+    report.add("million", "requests/s over the whole run", stored / seconds, "req/s")
+    report.add("million", "errors", result.errors, "", Target(at_most=0))
     report.details["million"] = {
         "events_stored": stored,
         "seconds": round(seconds, 1),

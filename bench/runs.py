@@ -7,7 +7,7 @@ before and after the measured window only; its RSS right after it.
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,25 +82,24 @@ def measured_run(
     options: Options,
     rate: float = 0,
 ) -> Run:
-    load = Load(server.url, server.key, bodies.path)
     log = server.log.with_name(f"wrk-{server.log.stem}.txt")
     reader = LogReader(server.log)
-    warm = run_wrk(
-        replace(load, start=cursor.line), connections, options.warmup, log,
-        threads=options.threads, rate=rate,
-    )  # fmt: skip
-    cursor.advance(warm.requests)
+
+    def load(seconds: float) -> Result:
+        at = Load(server.url, server.key, bodies.path, start=cursor.line)
+        result = run_wrk(
+            at, connections, seconds, log, threads=options.threads, rate=rate
+        )
+        cursor.advance(result.requests)
+        return result
+
+    load(options.warmup)
     _settle(server.pid)
     reader.skip()
 
     before = procstats.cpu_seconds(server.pid)
-    result = run_wrk(
-        replace(load, start=cursor.line), connections, options.seconds, log,
-        threads=options.threads, rate=rate,
-    )  # fmt: skip
+    result = load(options.seconds)
     used = procstats.cpu_seconds(server.pid) - before
-    cursor.advance(result.requests)
-
     rss = procstats.rss_bytes(server.pid) / MB
     per_1000 = used / result.requests * 1000 if result.requests else 0.0
     return Run(result, per_1000, rss, reader.tally().as_dict())

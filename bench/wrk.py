@@ -102,24 +102,16 @@ def run_wrk(
 ) -> Result:
     """One wrk run of `seconds` (or until `until()` turns true, checked
     twice a second); `rate` > 0 paces it to that many requests per second."""
+    threads = min(threads, connections)
     command = [
         ensure_wrk(),
-        f"-t{min(threads, connections)}",
+        f"-t{threads}",
         f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
         f"--timeout={TIMEOUT}",
         "--latency",
-        "-s",
-        str(SCRIPT),
-        load.url,
-        "--",
-        str(load.lines),
-        load.method,
-        load.path,
-        load.key,
-        str(load.start),
-        str(min(threads, connections)),
-        str(rate),
+        *("-s", str(SCRIPT), load.url, "--"),
+        *_script_arguments(load, threads, rate),
     ]
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=out)
@@ -128,6 +120,14 @@ def run_wrk(
         output, _ = process.communicate()
         out.write(output)
     return _parse(output.decode(), log)
+
+
+def _script_arguments(load: Load, threads: int, rate: float) -> list[str]:
+    """What bench/load.lua reads, in its order."""
+    return [
+        str(load.lines), load.method, load.path, load.key,
+        str(load.start), str(threads), str(rate),
+    ]  # fmt: skip
 
 
 def _stop_when(process: subprocess.Popen[bytes], until: Callable[[], bool]) -> None:
