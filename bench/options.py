@@ -55,6 +55,17 @@ _SIZES: dict[str, tuple[Any, Any]] = {
 }
 
 
+def _sized(help: str, name: str) -> str:
+    full, quick = (_shown(value) for value in _SIZES[name])
+    return f"{help} Default {full}; with --quick {quick}."
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(_shown(part) for part in value)
+    return f"{value:_}" if isinstance(value, int) else f"{value:g}"
+
+
 def _counts(text: str) -> tuple[int, ...]:
     return tuple(int(part.replace("_", "")) for part in text.split(","))
 
@@ -69,29 +80,39 @@ def _stages(text: str) -> tuple[str, ...]:
     return wanted
 
 
+# Flags of the sizes in _SIZES: (type, help).
+_SIZE_FLAGS: dict[str, tuple[Any, str]] = {
+    "visitors": (int, "Distinct visitors in the ingest bodies."),
+    "seconds": (float, "Length of each measured wrk run."),
+    "warmup": (float, "Length of the wrk warm-up before each run."),
+    "million": (int, "Events to ingest before reading RSS."),
+    "import_sizes": (_counts, "Import file sizes in events, comma-separated."),
+    "read_events": (int, "Events imported for the read stage."),
+    "read_customers": (int, "Customers among those events."),
+    "read_seconds": (float, "wrk run length per read endpoint."),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Measure Trackway's throughput, latency and memory.",
     )
     add = parser.add_argument
-    add("--only", type=_stages, default=STAGES, help="Stages, comma-separated: "
-        f"{', '.join(STAGES)} (default: all).")  # fmt: skip
+    stages = ", ".join(STAGES)
+    add("--only", type=_stages, default=STAGES, metavar="STAGES",
+        help=f"Stages, comma-separated: {stages}. Default: all.")  # fmt: skip
     add("--quick", action="store_true", help="Small sizes: a smoke run.")
     add("--seed", type=int, default=20261203, help="Seed of the generated data.")
-    add("--visitors", type=int, help="Distinct visitors in the ingest bodies.")
-    add("--connections", type=_counts, default=(32, 128), help="wrk connections.")
-    add("--seconds", type=float, help="Length of each measured wrk run.")
-    add("--warmup", type=float, help="Length of the wrk warm-up before each run.")
+    for name, (kind, help) in _SIZE_FLAGS.items():
+        add(f"--{name.replace('_', '-')}", type=kind, help=_sized(help, name))
+    add("--connections", type=_counts, default=(32, 128), metavar="N,N",
+        help="wrk connections of the ingest runs. Default 32,128.")  # fmt: skip
     add("--threads", type=int, default=1, help="wrk threads (the server has 1 core).")
-    add("--million", type=int, help="Events to ingest before reading RSS.")
-    add("--import-sizes", type=_counts, help="Import file sizes, e.g. 200000,1000000.")
-    add("--read-events", type=int, help="Events imported for the read stage.")
-    add("--read-customers", type=int, help="Customers among those events.")
-    add("--read-seconds", type=float, help="wrk run length per read endpoint.")
     add("--read-connections", type=int, default=1, help="wrk connections on reads.")
     add("--postgres-url", default=POSTGRES_URL, help="A PostgreSQL server to use.")
-    add("--postgres-workers", type=_counts, default=(1, 2), help="Server processes.")
+    add("--postgres-workers", type=_counts, default=(1, 2), metavar="N,N",
+        help="Server processes of the postgres stage. Default 1,2.")  # fmt: skip
     add("--results", type=Path, default=RESULTS, help="Folder of the JSON results.")
     add("--keep", action="store_true", help="Keep the temporary folders.")
     return parser
