@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint typecheck unit screenshots clean
+.PHONY: run test lint typecheck unit screenshots bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,8 @@ run: $(VENV)/.installed
 	$(BIN)/trackway serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests integrations
-	$(BIN)/ruff format --check src tests integrations
+	$(BIN)/ruff check src tests integrations bench
+	$(BIN)/ruff format --check src tests integrations bench
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -39,6 +39,15 @@ test: lint typecheck unit
 # Pictures of each console page for the docs; needs Debian's Chromium.
 screenshots: $(VENV)/.installed-dev
 	$(BIN)/python tests/console_screenshots.py docs
+
+# Throughput, latency and memory, in one run; see bench/README.md.
+# BENCH_ARGS passes flags, e.g. make bench BENCH_ARGS="--only ceiling,ingest".
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The same stages at small sizes: a smoke run of under two minutes.
+bench-quick: $(VENV)/.installed-dev
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

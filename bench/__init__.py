@@ -1,0 +1,1 @@
+"""Trackway's benchmark suite: `make bench`, or `python -m bench --help`."""
