@@ -222,10 +222,11 @@ class SqlLedger:
     def attribute_anonymous(
         self, org_id: str, tracking_id: str, customer_id: str, since: int
     ) -> None:
+        owner = _unindexed(events.c.customer_id)
         anonymous = and_(
             events.c.org_id == org_id,
             events.c.tracking_id == tracking_id,
-            events.c.customer_id.is_(None),
+            owner == "",
             events.c.published_at >= since,
         )
         self.connection.execute(
@@ -244,11 +245,22 @@ class SqlLedger:
         seen = select(func.max(events.c.published_at)).where(
             events.c.org_id == org_id,
             events.c.tracking_id == tracking_id,
-            events.c.customer_id == customer_id,
+            owner == customer_id,
         )
         latest = self.connection.execute(seen).scalar()
         if latest is not None:
             self.touch_customer(org_id, customer_id, latest)
+
+
+def _unindexed(customer_id: Any) -> Any:
+    """A customer id column as `''` when null, which no index answers.
+
+    Both queries of `attribute_anonymous` are about one visitor, whose
+    events `ix_events_visitor` finds; left to itself, SQLite's planner
+    (which has no statistics) prefers `ix_events_timeline` and walks
+    every anonymous event of the org, or every event of the customer.
+    """
+    return func.coalesce(customer_id, "")
 
 
 def event_values(event: TrackingEvent) -> dict[str, Any]:
