@@ -23,6 +23,7 @@ Choices a user should know:
 """
 
 import csv
+import functools
 import gzip
 import io
 import math
@@ -375,7 +376,7 @@ def _meta(
     if columns.meta is not None:
         wanted = [column for column in columns.meta if column in values]
     else:
-        taken = {*columns.mapped().values(), name_column}
+        taken = _taken(columns, name_column)
         wanted = [column for column in values if column not in taken]
     meta = {}
     for column in wanted:
@@ -386,6 +387,12 @@ def _meta(
             value = _typed_text(column, value)
         meta[column] = value
     return meta
+
+
+@functools.lru_cache(maxsize=64)
+def _taken(columns: Columns, name_column: str) -> frozenset[str]:
+    """The columns that are not meta (the same for every row)."""
+    return frozenset({*columns.mapped().values(), name_column})
 
 
 def _typed_text(key: str, text: str) -> Any:

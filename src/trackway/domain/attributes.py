@@ -6,6 +6,7 @@ the wrong type for its key is refused, so a client that works here also
 works against Kustomer. `lenient` accepts any flat value under any key.
 """
 
+import functools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -75,6 +76,8 @@ SUFFIXES: dict[str, Check] = {
 }
 
 
+# Keys repeat from call to call, so their suffixes are looked up once.
+@functools.lru_cache(maxsize=4096)
 def suffix_of(key: str) -> str | None:
     for suffix in SUFFIXES:
         if key.endswith(suffix) and len(key) > len(suffix):

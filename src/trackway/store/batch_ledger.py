@@ -42,6 +42,7 @@ from trackway.domain.model import (
     Visitor,
 )
 from trackway.domain.resolution import RaceLost
+from trackway.store.bulk import Bulk
 from trackway.store.ledger import SqlLedger, event_values, upsert
 from trackway.store.rows import customer_from_row, session_from_row, visitor_from_row
 from trackway.store.tables import customers, events, identifiers, sessions, visitors
@@ -73,7 +74,14 @@ class Expected:
 
 class BatchLedger(SqlLedger):
     """`SqlLedger` that answers from what one batch read, and holds its
-    writes until `flush()`, to be called before the transaction commits."""
+    writes until `flush()`, to be called before the transaction commits.
+
+    Visitors, sessions and events are handed out and kept as the objects
+    themselves, not copies: the rules change a visitor only to write it
+    back, never change a session or an event they were given, and a batch
+    that fails is thrown away whole. Customers, which the rules change
+    before deciding whether to write them, are copied.
+    """
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
@@ -242,32 +250,31 @@ class BatchLedger(SqlLedger):
         if key not in self._visitors:
             self._visitors[key] = super().visitor(org_id, tracking_id)
         known = self._visitors[key]
-        return None if known is None else replace(known)
+        return known
 
     def insert_visitor(self, visitor: Visitor) -> bool:
         key = _visitor_key(visitor)
         if self.visitor(*key) is not None:
             return False
-        self._visitors[key] = replace(visitor)
+        self._visitors[key] = visitor
         self._new_visitors[key] = None
         return True
 
     def update_visitor(self, visitor: Visitor) -> None:
         key = _visitor_key(visitor)
-        self._visitors[key] = replace(visitor)
+        self._visitors[key] = visitor
         if key not in self._new_visitors:
             self._changed_visitors.add(key)
 
     # Sessions and events ---------------------------------------------------
 
     def session(self, org_id: str, tracking_id: str, session_id: str) -> Session | None:
-        found = self._session(org_id, tracking_id, session_id)
-        return None if found is None else replace(found)
+        return self._session(org_id, tracking_id, session_id)
 
     def _session(
         self, org_id: str, tracking_id: str, session_id: str
     ) -> Session | None:
-        """The held session itself (not a copy), read when not known."""
+        """The held session, read when not known."""
         key = (org_id, tracking_id)
         known = self._sessions.setdefault(key, {})
         if session_id not in known:
@@ -297,7 +304,7 @@ class BatchLedger(SqlLedger):
                 continue
             if chosen is None or session.last_event_at >= chosen.last_event_at:
                 chosen = session
-        return None if chosen is None else replace(chosen)
+        return chosen
 
     def add_to_session(self, session: Session, at: int) -> Session:
         org_id, tracking_id, session_id = key = _session_key(session)
@@ -310,12 +317,11 @@ class BatchLedger(SqlLedger):
             added = self._added[key] = _empty(session, at)
         _count(stored, session.customer_id, at)
         _count(added, session.customer_id, at)
-        return replace(stored)
+        return stored
 
     def insert_event(self, event: TrackingEvent) -> None:
-        held = replace(event)
-        self._events.append(held)
-        self._events_of.setdefault(_visitor_key(held), []).append(held)
+        self._events.append(event)
+        self._events_of.setdefault(_visitor_key(event), []).append(event)
 
     def insert_change(self, record: ChangeRecord) -> None:
         self._changes.append(record)
@@ -363,22 +369,20 @@ class BatchLedger(SqlLedger):
 
     def _flush_inserts(self) -> None:
         made = self._statements
-        self._many(
-            visitors.insert(), [self._visitor_row(k) for k in self._new_visitors]
-        )
+        news = [self._visitor_row(k) for k in self._new_visitors]
+        self._many(made.insert_visitors, news)
         claims = [
             {"org_id": org_id, "kind": i.kind.value, "value": i.value, "customer_id": c}
             for (org_id, i), c in self._claims.items()
         ]
-        self._many(identifiers.insert(), claims)
-        news = [self._new_customer_row(k) for k in self._new_customers]
-        self._many(customers.insert(), news)
+        self._many(made.insert_identifiers, claims)
+        made_customers = [self._new_customer_row(k) for k in self._new_customers]
+        self._many(made.insert_customers, made_customers)
         rows = [event_values(e) for e in self._events]
         rows.extend(_change_values(r) for r in self._changes)
-        self._many(events.insert(), rows)
-        self._many(
-            made.count_sessions, [_session_values(s) for s in self._added.values()]
-        )
+        self._many(made.insert_events, rows)
+        counts = [_session_values(s) for s in self._added.values()]
+        self._many(made.count_sessions, counts)
         self._new_visitors.clear()
         self._claims.clear()
         self._new_customers.clear()
@@ -402,9 +406,8 @@ class BatchLedger(SqlLedger):
         self._changed_customers.clear()
         self._seen.clear()
 
-    def _many(self, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self.connection.execute(statement, rows)
+    def _many(self, statement: Bulk, rows: Sequence[dict[str, Any]]) -> None:
+        statement.execute(self.connection, rows)
 
     def _visitor_row(self, key: VisitorKey) -> dict[str, Any]:
         visitor = self._visitors[key]
@@ -430,10 +433,14 @@ class _Statements:
     owners: Any
     customers: Any
     anonymous: tuple[Any, Any]
-    count_sessions: Any
-    update_visitor: Any
-    update_customer: Any
-    touch_customer: Any
+    insert_visitors: Bulk
+    insert_identifiers: Bulk
+    insert_customers: Bulk
+    insert_events: Bulk
+    count_sessions: Bulk
+    update_visitor: Bulk
+    update_customer: Bulk
+    touch_customer: Bulk
 
 
 _built: dict[str, _Statements] = {}
@@ -484,14 +491,23 @@ def _build(connection: Connection) -> _Statements:
         ),
         customers=named_customers,
         anonymous=_anonymous_queries(),
-        count_sessions=_counting_upsert(connection),
-        update_visitor=_keyed_update(visitors, ("org_id", "tracking_id")),
-        update_customer=_keyed_update(
-            customers,
-            ("org_id", "customer_id"),
-            ("rev", "profile", "updated_at", "modified_at", "trait_times"),
+        insert_visitors=Bulk(connection, visitors.insert()),
+        insert_identifiers=Bulk(connection, identifiers.insert()),
+        insert_customers=Bulk(connection, customers.insert()),
+        insert_events=Bulk(connection, events.insert()),
+        count_sessions=Bulk(connection, _counting_upsert(connection)),
+        update_visitor=Bulk(
+            connection, _keyed_update(visitors, ("org_id", "tracking_id"))
         ),
-        touch_customer=_touch(),
+        update_customer=Bulk(
+            connection,
+            _keyed_update(
+                customers,
+                ("org_id", "customer_id"),
+                ("rev", "profile", "updated_at", "modified_at", "trait_times"),
+            ),
+        ),
+        touch_customer=Bulk(connection, _touch()),
     )
 
 
