@@ -7,7 +7,16 @@ answer from the database instead of a duplicate row.
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.schema import Table
 
@@ -222,32 +231,15 @@ class SqlLedger:
     def attribute_anonymous(
         self, org_id: str, tracking_id: str, customer_id: str, since: int
     ) -> None:
-        owner = _unindexed(events.c.customer_id)
-        anonymous = and_(
-            events.c.org_id == org_id,
-            events.c.tracking_id == tracking_id,
-            owner == "",
-            events.c.published_at >= since,
-        )
-        self.connection.execute(
-            update(sessions)
-            .where(
-                sessions.c.org_id == org_id,
-                sessions.c.tracking_id == tracking_id,
-                sessions.c.customer_id.is_(None),
-                sessions.c.last_event_at >= since,
-            )
-            .values(customer_id=customer_id)
-        )
-        self.connection.execute(
-            update(events).where(anonymous).values(customer_id=customer_id)
-        )
-        seen = select(func.max(events.c.published_at)).where(
-            events.c.org_id == org_id,
-            events.c.tracking_id == tracking_id,
-            owner == customer_id,
-        )
-        latest = self.connection.execute(seen).scalar()
+        params = {
+            "org": org_id,
+            "visitor": tracking_id,
+            "customer": customer_id,
+            "since": since,
+        }
+        self.connection.execute(_ATTRIBUTE_SESSIONS, params)
+        self.connection.execute(_ATTRIBUTE_EVENTS, params)
+        latest = self.connection.execute(_LATEST_OF_VISITOR, params).scalar()
         if latest is not None:
             self.touch_customer(org_id, customer_id, latest)
 
@@ -261,6 +253,35 @@ def _unindexed(customer_id: Any) -> Any:
     every anonymous event of the org, or every event of the customer.
     """
     return func.coalesce(customer_id, "")
+
+
+# The statements of `attribute_anonymous`, built once: an import runs
+# them for every visitor it identifies.
+_ATTRIBUTE_SESSIONS = (
+    update(sessions)
+    .where(
+        sessions.c.org_id == bindparam("org"),
+        sessions.c.tracking_id == bindparam("visitor"),
+        sessions.c.customer_id.is_(None),
+        sessions.c.last_event_at >= bindparam("since"),
+    )
+    .values(customer_id=bindparam("customer"))
+)
+_ATTRIBUTE_EVENTS = (
+    update(events)
+    .where(
+        events.c.org_id == bindparam("org"),
+        events.c.tracking_id == bindparam("visitor"),
+        _unindexed(events.c.customer_id) == "",
+        events.c.published_at >= bindparam("since"),
+    )
+    .values(customer_id=bindparam("customer"))
+)
+_LATEST_OF_VISITOR = select(func.max(events.c.published_at)).where(
+    events.c.org_id == bindparam("org"),
+    events.c.tracking_id == bindparam("visitor"),
+    _unindexed(events.c.customer_id) == bindparam("customer"),
+)
 
 
 def event_values(event: TrackingEvent) -> dict[str, Any]:
