@@ -43,7 +43,8 @@ from trackway.domain.model import (
 )
 from trackway.domain.resolution import RaceLost
 from trackway.store.bulk import Bulk
-from trackway.store.ledger import SqlLedger, event_values, upsert
+from trackway.store.jsontext import encode
+from trackway.store.ledger import SqlLedger, upsert
 from trackway.store.rows import customer_from_row, session_from_row, visitor_from_row
 from trackway.store.tables import customers, events, identifiers, sessions, visitors
 
@@ -378,9 +379,9 @@ class BatchLedger(SqlLedger):
         self._many(made.insert_identifiers, claims)
         made_customers = [self._new_customer_row(k) for k in self._new_customers]
         self._many(made.insert_customers, made_customers)
-        rows = [event_values(e) for e in self._events]
-        rows.extend(_change_values(r) for r in self._changes)
-        self._many(made.insert_events, rows)
+        rows = [_event_row(e) for e in self._events]
+        rows.extend(_change_row(r) for r in self._changes)
+        made.insert_events.execute_values(self.connection, _EVENT_COLUMNS, rows)
         counts = [_session_values(s) for s in self._added.values()]
         self._many(made.count_sessions, counts)
         self._new_visitors.clear()
@@ -643,23 +644,44 @@ def _customer_changes(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _change_values(record: ChangeRecord) -> dict[str, Any]:
-    """The `events` row of a change record, with every column, as
-    executemany wants one shape for all rows."""
-    return {
-        "org_id": record.org_id,
-        "event_id": record.id,
-        "kind": record.kind,
-        "customer_id": record.customer_id,
-        "tracking_id": None,
-        "session_id": None,
-        "name": None,
-        "meta": None,
-        "real_ip": None,
-        "published_at": record.published_at,
-        "created_at": record.created_at,
-        "changes": record.changes,
-    }
+# The columns of `events`, in the order of the rows below.
+_EVENT_COLUMNS = [c.name for c in events.c]
+
+
+def _event_row(event: TrackingEvent) -> tuple[Any, ...]:
+    """The `events` row of a tracking event, as values in column order."""
+    return (
+        event.org_id,
+        event.id,
+        "tracking",
+        event.customer_id,
+        event.tracking_id,
+        event.session_id,
+        event.name,
+        encode(event.meta),
+        None,
+        event.real_ip,
+        event.published_at,
+        event.created_at,
+    )
+
+
+def _change_row(record: ChangeRecord) -> tuple[Any, ...]:
+    """The `events` row of a change record, as values in column order."""
+    return (
+        record.org_id,
+        record.id,
+        record.kind,
+        record.customer_id,
+        None,
+        None,
+        None,
+        None,
+        encode(record.changes),
+        None,
+        record.published_at,
+        record.created_at,
+    )
 
 
 def _session_values(session: Session) -> dict[str, Any]:

@@ -32,8 +32,9 @@ class Bulk:
             if isinstance(bind.type, JsonText)
         ]
         self._order: Callable[[dict[str, Any]], Any] | None = None
+        self._positions: list[str] | None = None
         if compiled.positional:
-            names = list(compiled.positiontup or ())
+            names = self._positions = list(compiled.positiontup or ())
             # itemgetter of one name gives a value, of several a tuple.
             self._order = itemgetter(*names) if len(names) > 1 else _one(names[0])
 
@@ -47,6 +48,23 @@ class Bulk:
         order = self._order
         params = list(rows) if order is None else [order(row) for row in rows]
         connection.exec_driver_sql(self.sql, params)
+
+    def execute_values(
+        self,
+        connection: Connection,
+        names: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Run the statement once per row of values for `names`, in that
+        order, JSON values already encoded (the cheapest way in)."""
+        if not rows:
+            return
+        if self._positions is None:
+            params: Sequence[Any] = [dict(zip(names, row, strict=True)) for row in rows]
+        else:
+            assert list(names) == self._positions, "values out of order"
+            params = rows
+        connection.exec_driver_sql(self.sql, list(params))
 
 
 def _one(name: str) -> Callable[[dict[str, Any]], tuple[Any]]:
