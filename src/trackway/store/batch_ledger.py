@@ -20,16 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import (
-    BindParameter,
-    Connection,
-    Select,
-    bindparam,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Select
 from sqlalchemy.exc import IntegrityError
 
 from trackway.domain.model import (
@@ -42,11 +33,21 @@ from trackway.domain.model import (
     Visitor,
 )
 from trackway.domain.resolution import RaceLost
+from trackway.store.batch_writes import (
+    EVENT_COLUMNS,
+    change_row,
+    customer_changes,
+    customer_row,
+    event_row,
+    is_duplicate,
+    session_values,
+    statements,
+    visitor_changes,
+    visitor_values,
+)
 from trackway.store.bulk import Bulk
-from trackway.store.jsontext import encode
-from trackway.store.ledger import SqlLedger, upsert
+from trackway.store.ledger import SqlLedger
 from trackway.store.rows import customer_from_row, session_from_row, visitor_from_row
-from trackway.store.tables import customers, events, identifiers, sessions, visitors
 
 VisitorKey = tuple[str, str]
 SessionKey = tuple[str, str, str]
@@ -86,7 +87,7 @@ class BatchLedger(SqlLedger):
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
-        self._statements = _statements(connection)
+        self._statements = statements(connection)
         # None: known to be absent from the database.
         self._visitors: dict[VisitorKey, Visitor | None] = {}
         self._new_visitors: dict[VisitorKey, None] = {}
@@ -363,7 +364,7 @@ class BatchLedger(SqlLedger):
         try:
             self._flush_inserts()
         except IntegrityError as error:
-            if not _is_duplicate(error):
+            if not is_duplicate(error):
                 raise
             raise RaceLost("a concurrent writer stored the same keys") from error
         self._flush_updates()
@@ -379,10 +380,10 @@ class BatchLedger(SqlLedger):
         self._many(made.insert_identifiers, claims)
         made_customers = [self._new_customer_row(k) for k in self._new_customers]
         self._many(made.insert_customers, made_customers)
-        rows = [_event_row(e) for e in self._events]
-        rows.extend(_change_row(r) for r in self._changes)
-        made.insert_events.execute_values(self.connection, _EVENT_COLUMNS, rows)
-        counts = [_session_values(s) for s in self._added.values()]
+        rows = [event_row(e) for e in self._events]
+        rows.extend(change_row(r) for r in self._changes)
+        made.insert_events.execute_values(self.connection, EVENT_COLUMNS, rows)
+        counts = [session_values(s) for s in self._added.values()]
         self._many(made.count_sessions, counts)
         self._new_visitors.clear()
         self._claims.clear()
@@ -395,9 +396,9 @@ class BatchLedger(SqlLedger):
     def _flush_updates(self) -> None:
         made = self._statements
         changed = [self._visitors[k] for k in sorted(self._changed_visitors)]
-        self._many(made.update_visitor, [_visitor_changes(v) for v in changed if v])
+        self._many(made.update_visitor, [visitor_changes(v) for v in changed if v])
         updated = [self._customers[k] for k in sorted(self._changed_customers)]
-        self._many(made.update_customer, [_customer_changes(c) for c in updated if c])
+        self._many(made.update_customer, [customer_changes(c) for c in updated if c])
         seen = [
             {"k_org_id": org_id, "k_customer_id": customer_id, "seen": at}
             for (org_id, customer_id), at in sorted(self._seen.items())
@@ -413,189 +414,13 @@ class BatchLedger(SqlLedger):
     def _visitor_row(self, key: VisitorKey) -> dict[str, Any]:
         visitor = self._visitors[key]
         assert visitor is not None
-        return _visitor_values(visitor)
+        return visitor_values(visitor)
 
     def _new_customer_row(self, key: CustomerKey) -> dict[str, Any]:
         customer = self._customers[key]
         assert customer is not None
         customer.last_seen_at = _later(customer.last_seen_at, self._seen.pop(key, None))
-        return _customer_row(customer)
-
-
-@dataclass(frozen=True, slots=True)
-class _Statements:
-    """The batch's statements, built once per dialect with bound parameters,
-    so executing one costs no statement building."""
-
-    visitors: Any
-    sessions: Any
-    window: Any
-    session: Any
-    owners: Any
-    customers: Any
-    anonymous: tuple[Any, Any]
-    insert_visitors: Bulk
-    insert_identifiers: Bulk
-    insert_customers: Bulk
-    insert_events: Bulk
-    count_sessions: Bulk
-    update_visitor: Bulk
-    update_customer: Bulk
-    touch_customer: Bulk
-
-
-_built: dict[str, _Statements] = {}
-
-
-def _statements(connection: Connection) -> _Statements:
-    name = connection.dialect.name
-    if name not in _built:
-        _built[name] = _build(connection)
-    return _built[name]
-
-
-def _build(connection: Connection) -> _Statements:
-    locks = connection.dialect.name == "postgresql"
-    org, ids = _org_and_ids()
-    named_visitors = (
-        select(visitors)
-        .where(visitors.c.org_id == org, visitors.c.tracking_id.in_(ids))
-        .order_by(visitors.c.tracking_id)
-    )
-    named_customers = (
-        select(customers)
-        .where(customers.c.org_id == org, customers.c.customer_id.in_(ids))
-        .order_by(customers.c.customer_id)
-    )
-    if locks:
-        named_visitors = named_visitors.with_for_update()
-        named_customers = named_customers.with_for_update()
-    of_visitors = select(sessions).where(
-        sessions.c.org_id == org, sessions.c.tracking_id.in_(ids)
-    )
-    return _Statements(
-        visitors=named_visitors,
-        sessions=of_visitors,
-        window=of_visitors.where(
-            sessions.c.last_event_at >= bindparam("low"),
-            sessions.c.first_event_at <= bindparam("high"),
-        ).order_by(sessions.c.last_event_at),
-        session=select(sessions).where(
-            sessions.c.org_id == org,
-            sessions.c.tracking_id == bindparam("visitor"),
-            sessions.c.session_id == bindparam("session"),
-        ),
-        owners=select(identifiers).where(
-            identifiers.c.org_id == org,
-            identifiers.c.kind == bindparam("kind"),
-            identifiers.c.value.in_(bindparam("values", expanding=True)),
-        ),
-        customers=named_customers,
-        anonymous=_anonymous_queries(),
-        insert_visitors=Bulk(connection, visitors.insert()),
-        insert_identifiers=Bulk(connection, identifiers.insert()),
-        insert_customers=Bulk(connection, customers.insert()),
-        insert_events=Bulk(connection, events.insert()),
-        count_sessions=Bulk(connection, _counting_upsert(connection)),
-        update_visitor=Bulk(
-            connection, _keyed_update(visitors, ("org_id", "tracking_id"))
-        ),
-        update_customer=Bulk(
-            connection,
-            _keyed_update(
-                customers,
-                ("org_id", "customer_id"),
-                ("rev", "profile", "updated_at", "modified_at", "trait_times"),
-            ),
-        ),
-        touch_customer=Bulk(connection, _touch()),
-    )
-
-
-def _org_and_ids() -> tuple[BindParameter[str], BindParameter[list[str]]]:
-    return bindparam("org"), bindparam("ids", expanding=True)
-
-
-def _anonymous_queries() -> tuple[Any, Any]:
-    """The visitors among `ids` with an anonymous event, or an anonymous
-    session, since `since`: those whose history an identity call may
-    attribute. The coalesce keeps SQLite on the visitor indexes."""
-    org, ids = _org_and_ids()
-    since: BindParameter[int] = bindparam("since")
-    in_events = (
-        select(events.c.tracking_id)
-        .distinct()
-        .where(
-            events.c.org_id == org,
-            events.c.tracking_id.in_(ids),
-            func.coalesce(events.c.customer_id, "") == "",
-            events.c.published_at >= since,
-        )
-    )
-    in_sessions = (
-        select(sessions.c.tracking_id)
-        .distinct()
-        .where(
-            sessions.c.org_id == org,
-            sessions.c.tracking_id.in_(ids),
-            sessions.c.customer_id.is_(None),
-            sessions.c.last_event_at >= since,
-        )
-    )
-    return in_events, in_sessions
-
-
-def _counting_upsert(connection: Connection) -> Any:
-    """Add held counts to stored sessions, creating the new ones."""
-    statement = upsert(connection, sessions)
-    stored, new = sessions.c, statement.excluded
-    least, greatest = SqlLedger(connection)._least_greatest()
-    return statement.on_conflict_do_update(
-        index_elements=[stored.org_id, stored.tracking_id, stored.session_id],
-        set_={
-            "count": stored.count + new.count,
-            "first_event_at": least(stored.first_event_at, new.first_event_at),
-            "last_event_at": greatest(stored.last_event_at, new.last_event_at),
-            "customer_id": func.coalesce(stored.customer_id, new.customer_id),
-        },
-    )
-
-
-def _keyed_update(
-    table: Any, key: tuple[str, ...], columns: tuple[str, ...] | None = None
-) -> Any:
-    """UPDATE of `columns` (all but the key by default) of the row whose key
-    columns equal the parameters `k_<column>`."""
-    wanted = columns or tuple(c.name for c in table.c if c.name not in key)
-    return (
-        update(table)
-        .where(*(table.c[name] == bindparam(f"k_{name}") for name in key))
-        .values(
-            {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in wanted}
-        )
-    )
-
-
-def _touch() -> Any:
-    last_seen = customers.c.last_seen_at
-    seen: BindParameter[int] = bindparam("seen")
-    return (
-        update(customers)
-        .where(
-            customers.c.org_id == bindparam("k_org_id"),
-            customers.c.customer_id == bindparam("k_customer_id"),
-            or_(last_seen.is_(None), last_seen < seen),
-        )
-        .values(last_seen_at=seen)
-    )
-
-
-def _visitor_changes(visitor: Visitor) -> dict[str, Any]:
-    """Parameters of the visitor's `_keyed_update`."""
-    params = {f"v_{name}": value for name, value in _visitor_values(visitor).items()}
-    params["k_org_id"] = params.pop("v_org_id")
-    params["k_tracking_id"] = params.pop("v_tracking_id")
-    return params
+        return customer_row(customer)
 
 
 def _later(stored: int | None, seen: int | None) -> int | None:
@@ -603,89 +428,6 @@ def _later(stored: int | None, seen: int | None) -> int | None:
     if seen is None or (stored is not None and stored >= seen):
         return stored
     return seen
-
-
-def _is_duplicate(error: IntegrityError) -> bool:
-    """True when a unique key was taken (not some other constraint)."""
-    cause = error.orig
-    if getattr(cause, "sqlstate", None) == "23505":
-        return True
-    name = getattr(cause, "sqlite_errorname", "")
-    return name in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE")
-
-
-def _visitor_values(visitor: Visitor) -> dict[str, Any]:
-    return {c.name: getattr(visitor, c.name) for c in visitors.c}
-
-
-def _customer_row(customer: Customer) -> dict[str, Any]:
-    return {
-        "org_id": customer.org_id,
-        "customer_id": customer.id,
-        "rev": customer.rev,
-        "profile": customer.profile,
-        "created_at": customer.created_at,
-        "updated_at": customer.updated_at,
-        "modified_at": customer.modified_at,
-        "last_seen_at": customer.last_seen_at,
-        "trait_times": customer.trait_times,
-    }
-
-
-def _customer_changes(customer: Customer) -> dict[str, Any]:
-    return {
-        "k_org_id": customer.org_id,
-        "k_customer_id": customer.id,
-        "v_rev": customer.rev,
-        "v_profile": customer.profile,
-        "v_updated_at": customer.updated_at,
-        "v_modified_at": customer.modified_at,
-        "v_trait_times": customer.trait_times,
-    }
-
-
-# The columns of `events`, in the order of the rows below.
-_EVENT_COLUMNS = [c.name for c in events.c]
-
-
-def _event_row(event: TrackingEvent) -> tuple[Any, ...]:
-    """The `events` row of a tracking event, as values in column order."""
-    return (
-        event.org_id,
-        event.id,
-        "tracking",
-        event.customer_id,
-        event.tracking_id,
-        event.session_id,
-        event.name,
-        encode(event.meta),
-        None,
-        event.real_ip,
-        event.published_at,
-        event.created_at,
-    )
-
-
-def _change_row(record: ChangeRecord) -> tuple[Any, ...]:
-    """The `events` row of a change record, as values in column order."""
-    return (
-        record.org_id,
-        record.id,
-        record.kind,
-        record.customer_id,
-        None,
-        None,
-        None,
-        None,
-        encode(record.changes),
-        None,
-        record.published_at,
-        record.created_at,
-    )
-
-
-def _session_values(session: Session) -> dict[str, Any]:
-    return {c.name: getattr(session, c.name) for c in sessions.c}
 
 
 def _visitor_key(item: Visitor | Session | TrackingEvent) -> VisitorKey:
