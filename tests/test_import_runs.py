@@ -182,3 +182,38 @@ def test_a_rejected_file_that_cannot_be_written_is_a_usage_error(
 
     assert result.exit_code == 2
     assert "cannot write" in result.stderr
+
+
+def test_a_large_file_checked_by_a_second_process_imports_the_same(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above CHILD_CHECKS_FROM_BYTES a child process checks the rows: the
+    summary, the messages and the rejected file are those of a check here."""
+    bad = ["u1,s1,9lives,2024-03-01 11:00:00,web", "u2,s2,step,yesterday,web"]
+    path = write(tmp_path / "events.csv", [HEADER, GOOD[0], *bad, *GOOD[1:]])
+    rejected = tmp_path / "rejected.csv"
+    children: list[Path] = []
+    real = import_command.checked_in_child
+
+    def recorded(file: Path, *args: Any) -> Any:
+        children.append(file)
+        return real(file, *args)
+
+    monkeypatch.setattr(import_command, "CHILD_CHECKS_FROM_BYTES", 0)
+    monkeypatch.setattr(import_command, "checked_in_child", recorded)
+
+    result = run_import(api, path, "--rejected", str(rejected))
+
+    assert [path] == children
+    assert result.exit_code == 1
+    assert "line 3: event.name must start with a letter" in result.stderr
+    assert "line 4: timestamp must be an ISO-8601 date-time" in result.stderr
+    assert (str(len(GOOD)), "2") == (
+        summary(result)["events stored"],
+        summary(result)["rows rejected"],
+    )
+    with rejected.open(newline="") as text:
+        assert [HEADER.split(","), *(b.split(",") for b in bad)] == list(
+            csv.reader(text)
+        )
+    assert len(GOOD) == all_events(api)

@@ -23,6 +23,7 @@ Choices a user should know:
 """
 
 import csv
+import functools
 import gzip
 import io
 import math
@@ -157,13 +158,16 @@ class Source:
         header = self.header
         while True:
             line = reader.line_num + 1
+            # Not `with _reading(line)`: a context manager per row costs
+            # a few percent of checking a file.
             try:
-                with _reading(line):
-                    cells = next(reader, None)
+                cells = next(reader, None)
             except csv.Error as error:
                 # The reader starts afresh on the next line.
                 yield Rejected(line, f"is not valid CSV: {error}")
                 continue
+            except _UNREADABLE as error:
+                raise _unreadable(line, error) from None
             if cells is None:
                 return
             if cells:
@@ -210,15 +214,23 @@ def _text_stream(raw: io.BufferedReader) -> io.TextIOWrapper:
     return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
 
 
+# What stops reading a file altogether (UnicodeDecodeError is a ValueError).
+_UNREADABLE = (UnicodeDecodeError, OSError, EOFError, zlib.error)
+
+
 @contextmanager
 def _reading(line: int) -> Iterator[None]:
     """Turn what stops reading altogether into a FileError naming the line."""
     try:
         yield
-    except UnicodeDecodeError:
-        raise FileError(f"line {line}: the file is not UTF-8 text") from None
-    except (OSError, EOFError, zlib.error) as error:
-        raise FileError(f"line {line}: cannot read the file: {error}") from None
+    except _UNREADABLE as error:
+        raise _unreadable(line, error) from None
+
+
+def _unreadable(line: int, error: BaseException) -> FileError:
+    if isinstance(error, UnicodeDecodeError):
+        return FileError(f"line {line}: the file is not UTF-8 text")
+    return FileError(f"line {line}: cannot read the file: {error}")
 
 
 def _csv_record(line: int, header: list[str], cells: list[str]) -> Record | Rejected:
@@ -375,7 +387,7 @@ def _meta(
     if columns.meta is not None:
         wanted = [column for column in columns.meta if column in values]
     else:
-        taken = {*columns.mapped().values(), name_column}
+        taken = _taken(columns, name_column)
         wanted = [column for column in values if column not in taken]
     meta = {}
     for column in wanted:
@@ -386,6 +398,12 @@ def _meta(
             value = _typed_text(column, value)
         meta[column] = value
     return meta
+
+
+@functools.lru_cache(maxsize=64)
+def _taken(columns: Columns, name_column: str) -> frozenset[str]:
+    """The columns that are not meta (the same for every row)."""
+    return frozenset({*columns.mapped().values(), name_column})
 
 
 def _typed_text(key: str, text: str) -> Any:

@@ -17,6 +17,7 @@ from trackway.domain.resolution import RaceLost, resolve
 from trackway.domain.tracking import record_event
 from trackway.store import importer
 from trackway.store.accounts import create_org
+from trackway.store.batch_ledger import Expected
 from trackway.store.database import Database
 from trackway.store.importer import BatchLedger, ImportRow, import_rows
 from trackway.store.ledger import SqlLedger
@@ -341,6 +342,9 @@ def fresh(url: str) -> tuple[Database, str]:
 
 class _UnbufferedLedger(SqlLedger):
     """The plain ledger, each write made when the rules ask for it."""
+
+    def prepare(self, org_id: str, expected: Expected, gap: int) -> None:
+        pass
 
     def flush(self) -> None:
         pass

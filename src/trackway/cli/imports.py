@@ -10,9 +10,10 @@ not stored yet. An export file (`trackway export`) is recognised by its
 first line and restored as it was.
 """
 
+import os
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from trackway.checking import Chunk, checked_in_child, chunks
 from trackway.cli import restores
 from trackway.cli.common import (
     USAGE,
@@ -30,7 +32,7 @@ from trackway.cli.common import (
     org_id_of,
 )
 from trackway.cli.progress import Bar
-from trackway.domain.errors import Invalid, Unavailable
+from trackway.domain.errors import Unavailable
 from trackway.domain.policy import Policy
 from trackway.domain.resolution import RaceLost
 from trackway.imports import (
@@ -43,8 +45,6 @@ from trackway.imports import (
     format_of,
     missing_columns,
     open_source,
-    rejection,
-    to_row,
 )
 from trackway.rejects import RejectedFile
 from trackway.store.accounts import DEFAULT_ORG
@@ -52,6 +52,8 @@ from trackway.store.database import Database
 from trackway.store.importer import DEFAULT_BATCH_SIZE, ImportRow, import_rows
 
 DEFAULT_USER = "user_id"
+# Starting the process that checks rows takes about half a second.
+CHILD_CHECKS_FROM_BYTES = 4 * 1024 * 1024
 DEFAULT_SESSION = "session_id"
 
 
@@ -290,9 +292,13 @@ def _import(
     tally: Tally,
     rejects: RejectedFile | None,
 ) -> None:
-    with Bar("importing", source.size, source.position) as bar:
+    # The bar shows how far checking has read (asked only once it runs).
+    with (
+        Bar("importing", source.size, lambda: checker.position) as bar,
+        _checked(plan, source, columns) as checked,
+    ):
         checker = _Checker(tally, bar, rejects)
-        rows = checker.valid_rows(source, columns, plan.policy)
+        rows = checker.valid_rows(checked)
         if plan.dry_run:
             for _ in rows:
                 bar.advance(1)
@@ -309,6 +315,18 @@ def _import(
     tally.stored = totals.events
     tally.present = totals.present
     tally.created = totals.customers_created
+
+
+def _checked(
+    plan: _Plan, source: Source, columns: Columns
+) -> AbstractContextManager[Iterator[Chunk]]:
+    """The file's rows checked in chunks: by a second process when the file
+    is large enough to repay starting one and there is a core for it (an
+    import then checks and stores at once), else here."""
+    big = source.size >= CHILD_CHECKS_FROM_BYTES
+    if big and not plan.dry_run and (os.cpu_count() or 1) > 1:
+        return checked_in_child(plan.file, plan.format, columns, plan.policy)
+    return nullcontext(chunks(source, columns, plan.policy))
 
 
 def _rejects(plan: _Plan, header: list[str] | None) -> RejectedFile | nullcontext[None]:
@@ -333,40 +351,29 @@ def _check_header(header: list[str] | None, columns: Columns) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Checker:
-    """Counts and reports rows as they are checked."""
+    """Counts and reports rows as they are checked; `position` is how far
+    into the file (bytes on disk) checking has read."""
 
     tally: Tally
     bar: Bar
     rejects: RejectedFile | None
+    position: int = 0
 
-    def valid_rows(
-        self, source: Source, columns: Columns, policy: Policy
-    ) -> Iterator[ImportRow]:
+    def valid_rows(self, checked: Iterator[Chunk]) -> Iterator[ImportRow]:
         """The rows that pass the rules; the others are reported and
         counted. A file that stops being readable ends the rows there, so
         what was read is still stored, and the problem is reported."""
-        records = source.records()
-        while True:
-            try:
-                record = next(records, None)
-            except FileError as error:
-                self.tally.broken = str(error)
-                return
-            if record is None:
-                return
-            self.tally.read += 1
-            if isinstance(record, Rejected):
-                self.reject(record)
-                continue
-            try:
-                row = to_row(record, columns, policy)
-            except Invalid as error:
-                self.reject(rejection(record, error))
-                continue
-            self.tally.valid += 1
-            yield row
+        for chunk in checked:
+            self.tally.read += chunk.read
+            for rejected in chunk.rejected:
+                self.reject(rejected)
+            self.tally.valid += len(chunk.rows)
+            self.position = chunk.position
+            if chunk.broken is not None:
+                self.tally.broken = chunk.broken
+            yield from chunk.rows
 
     def reject(self, rejected: Rejected) -> None:
         self.tally.rejected += 1

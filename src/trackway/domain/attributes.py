@@ -6,6 +6,8 @@ the wrong type for its key is refused, so a client that works here also
 works against Kustomer. `lenient` accepts any flat value under any key.
 """
 
+import functools
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -46,9 +48,19 @@ def _string(value: Any) -> str | None:
     return None if isinstance(value, str) else "must be a string"
 
 
+# A plain absolute URL: ASCII, no spaces or brackets, a scheme and a host.
+# urlsplit accepts every such string; checking the shape is much faster.
+_PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[!-Z\\^-~]+", re.ASCII)
+_HOST_CHAR = re.compile(r"[^/?#]", re.ASCII)
+
+
 def _url(value: Any) -> str | None:
     if not isinstance(value, str):
         return "must be a URL string"
+    if _PLAIN_URL.fullmatch(value):
+        host = value.partition("://")[2]
+        if _HOST_CHAR.match(host):
+            return None
     try:
         parts = urlsplit(value)
     except ValueError:  # such as an unclosed IPv6 bracket: `http://[`
@@ -75,6 +87,8 @@ SUFFIXES: dict[str, Check] = {
 }
 
 
+# Keys repeat from call to call, so their suffixes are looked up once.
+@functools.lru_cache(maxsize=4096)
 def suffix_of(key: str) -> str | None:
     for suffix in SUFFIXES:
         if key.endswith(suffix) and len(key) > len(suffix):

@@ -18,40 +18,34 @@ rows again stores nothing twice.
 
 One write transaction per batch: a batch is stored whole or not at all,
 and batches committed before a failure stay stored. Inside it, a
-`BatchLedger` holds the writes that every event makes (the event row, its
-session's count, the visitor, the customer's lastSeenAt) and writes them
-together before any read that could see them, and at the end.
+`BatchLedger` first reads in a few queries what the batch's rows will ask
+about, answers the rules from memory, and writes what they did at the end
+of the batch, one executemany per kind of row.
 """
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from itertools import islice
-from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, select
+from sqlalchemy import Connection, select
 
 from trackway import metrics
-from trackway.domain.model import (
-    Customer,
-    EventCall,
-    Identifier,
-    IdentityCall,
-    Session,
-    TrackingEvent,
-    Visitor,
-)
+from trackway.domain.model import EventCall, Identifier, IdentityCall
 from trackway.domain.policy import Policy
 from trackway.domain.ports import Ledger
 from trackway.domain.resolution import RaceLost, Resolution, resolve
 from trackway.domain.times import now_ms
 from trackway.domain.tracking import record_event
-from trackway.store.database import Database
-from trackway.store.ledger import SqlLedger, event_values, upsert
-from trackway.store.rows import session_from_row
-from trackway.store.tables import events, sessions
+from trackway.store.batch_ledger import BatchLedger, Expected
+from trackway.store.database import Contention, Database
+from trackway.store.tables import events
 
 DEFAULT_BATCH_SIZE = 1000
+# SQLite's page cache for the import's connection (KiB): its 2 MiB default
+# makes each batch read the index pages it touches from the OS again
+# (a fifth of the system time at 1M rows). Bounded, so memory stays flat.
+_SQLITE_CACHE = "PRAGMA cache_size = -65536"
 ATTEMPTS = 3
 REMEMBERED_VISITORS = 100_000
 
@@ -144,11 +138,15 @@ def _write_batch(
         learned: dict[str, Person] = {}
         try:
             with database.write() as connection:
+                if database.is_sqlite:
+                    connection.exec_driver_sql(_SQLITE_CACHE)
                 ledger = BatchLedger(connection)
                 new = _not_stored(connection, org_id, batch)
+                expected = _expected(new, policy)
+                ledger.prepare(org_id, expected, policy.session_gap_ms)
                 batch_totals = _apply(ledger, org_id, new, policy, identified, learned)
                 ledger.flush()
-        except RaceLost:
+        except (RaceLost, Contention):
             if attempt == ATTEMPTS - 1:
                 raise
             continue
@@ -173,6 +171,26 @@ def _not_stored(
     )
     stored = set(connection.execute(query).scalars())
     return [row for row in batch if row.event_id not in stored]
+
+
+def _expected(batch: list[ImportRow], policy: Policy) -> Expected:
+    """What the rows will ask the ledger about: their visitors, sessions
+    and identifiers."""
+    expected = Expected()
+    retention = policy.anonymous_retention_ms
+    for row in batch:
+        at = row.event.published_at
+        for call in (row.event, row.identity):
+            if call is not None and call.tracking_id is not None:
+                expected.visits.append((call.tracking_id, call.session_id, at))
+        identity = row.identity
+        if identity is None:
+            continue
+        expected.identifiers.update(identity.identifiers)
+        if identity.tracking_id is not None:
+            since = expected.identified.get(identity.tracking_id, at - retention)
+            expected.identified[identity.tracking_id] = min(since, at - retention)
+    return expected
 
 
 def _apply(
@@ -230,181 +248,3 @@ def _inherit(event: EventCall, resolution: Resolution) -> EventCall:
         tracking_id=event.tracking_id or resolution.visitor.tracking_id,
         session_id=event.session_id or resolution.session_id,
     )
-
-
-VisitorKey = tuple[str, str]
-SessionKey = tuple[str, str, str]
-
-# `SqlLedger.session_around` with bound parameters: compiled once, as an
-# import asks it for every event sessioned by the inactivity gap.
-_SESSION_AROUND = (
-    select(sessions)
-    .where(
-        sessions.c.org_id == bindparam("org"),
-        sessions.c.tracking_id == bindparam("visitor"),
-        sessions.c.last_event_at >= bindparam("low"),
-        sessions.c.first_event_at <= bindparam("high"),
-    )
-    .order_by(sessions.c.last_event_at.desc())
-    .limit(1)
-)
-
-
-class BatchLedger(SqlLedger):
-    """`SqlLedger` that keeps the per-event writes of one batch in memory.
-
-    Every read answers as if the held writes were already made: visitors
-    and sessions touched in the batch are answered from memory, and the
-    held writes go to the database before a query that would see them
-    (a session search, a customer read, the attribution of anonymous
-    events). Session counts are written as increments, so a concurrent
-    writer's events are added to, never overwritten. What is held is
-    bounded by the batch. Call `flush()` before the transaction commits.
-    """
-
-    def __init__(self, connection: Connection) -> None:
-        super().__init__(connection)
-        self._visitors: dict[VisitorKey, Visitor] = {}
-        self._changed_visitors: set[VisitorKey] = set()
-        self._sessions: dict[SessionKey, Session] = {}
-        self._added: dict[SessionKey, Session] = {}
-        self._events: list[dict[str, Any]] = []
-        self._seen: dict[tuple[str, str], int] = {}
-        self._session_upsert: Any = None
-
-    def flush(self) -> None:
-        """Write everything held."""
-        self._flush_events()
-        self._flush_sessions()
-        self._flush_seen()
-        for key in self._changed_visitors:
-            super().update_visitor(self._visitors[key])
-        self._changed_visitors.clear()
-
-    def visitor(self, org_id: str, tracking_id: str) -> Visitor | None:
-        known = self._visitors.get((org_id, tracking_id))
-        if known is None:
-            known = super().visitor(org_id, tracking_id)
-            if known is None:
-                return None
-            self._visitors[(org_id, tracking_id)] = known
-        return replace(known)
-
-    def insert_visitor(self, visitor: Visitor) -> bool:
-        inserted = super().insert_visitor(visitor)
-        if inserted:
-            self._visitors[(visitor.org_id, visitor.tracking_id)] = replace(visitor)
-        return inserted
-
-    def update_visitor(self, visitor: Visitor) -> None:
-        key = (visitor.org_id, visitor.tracking_id)
-        self._visitors[key] = replace(visitor)
-        self._changed_visitors.add(key)
-
-    def insert_event(self, event: TrackingEvent) -> None:
-        self._events.append(event_values(event))
-
-    def touch_customer(self, org_id: str, customer_id: str, seen_at: int) -> None:
-        key = (org_id, customer_id)
-        self._seen[key] = max(seen_at, self._seen.get(key, seen_at))
-
-    def customer(self, org_id: str, customer_id: str) -> Customer | None:
-        self._flush_seen()
-        return super().customer(org_id, customer_id)
-
-    def session(self, org_id: str, tracking_id: str, session_id: str) -> Session | None:
-        key = (org_id, tracking_id, session_id)
-        known = self._sessions.get(key)
-        if known is None:
-            known = super().session(org_id, tracking_id, session_id)
-            if known is None:
-                return None
-            self._sessions[key] = known
-        return replace(known)
-
-    def session_around(
-        self, org_id: str, tracking_id: str, at: int, gap: int
-    ) -> Session | None:
-        self._flush_sessions()
-        window = {"org": org_id, "visitor": tracking_id, "low": at - gap}
-        row = self.connection.execute(_SESSION_AROUND, {**window, "high": at + gap})
-        found = _session_or_none(row.first())
-        if found is not None:
-            key = (org_id, tracking_id, found.session_id)
-            self._sessions[key] = replace(found)
-        return found
-
-    def add_to_session(self, session: Session, at: int) -> Session:
-        key = (session.org_id, session.tracking_id, session.session_id)
-        stored = self._sessions.get(key)
-        if stored is None:
-            stored = super().session(*key) or _empty(session, at)
-            self._sessions[key] = stored
-        added = self._added.get(key)
-        if added is None:
-            added = self._added[key] = _empty(session, at)
-        _count(stored, session.customer_id, at)
-        _count(added, session.customer_id, at)
-        return replace(stored)
-
-    def attribute_anonymous(
-        self, org_id: str, tracking_id: str, customer_id: str, since: int
-    ) -> None:
-        self.flush()
-        super().attribute_anonymous(org_id, tracking_id, customer_id, since)
-        # The visitor's sessions may have changed owner in the database.
-        for key in [k for k in self._sessions if k[:2] == (org_id, tracking_id)]:
-            del self._sessions[key]
-
-    def _flush_events(self) -> None:
-        if self._events:
-            self.connection.execute(events.insert(), self._events)
-            self._events.clear()
-
-    def _flush_sessions(self) -> None:
-        if not self._added:
-            return
-        if self._session_upsert is None:
-            self._session_upsert = self._counting_upsert()
-        # A Session's fields are the columns of `sessions`.
-        rows = [asdict(s) for s in self._added.values()]
-        self.connection.execute(self._session_upsert, rows)
-        self._added.clear()
-
-    def _counting_upsert(self) -> Any:
-        """Add held counts to stored sessions, creating the new ones."""
-        statement = upsert(self.connection, sessions)
-        stored, new = sessions.c, statement.excluded
-        least, greatest = self._least_greatest()
-        return statement.on_conflict_do_update(
-            index_elements=[stored.org_id, stored.tracking_id, stored.session_id],
-            set_={
-                "count": stored.count + new.count,
-                "first_event_at": least(stored.first_event_at, new.first_event_at),
-                "last_event_at": greatest(stored.last_event_at, new.last_event_at),
-                "customer_id": func.coalesce(stored.customer_id, new.customer_id),
-            },
-        )
-
-    def _flush_seen(self) -> None:
-        for (org_id, customer_id), seen_at in self._seen.items():
-            super().touch_customer(org_id, customer_id, seen_at)
-        self._seen.clear()
-
-
-def _session_or_none(row: Row[Any] | None) -> Session | None:
-    return None if row is None else session_from_row(row)
-
-
-def _empty(session: Session, at: int) -> Session:
-    return replace(session, first_event_at=at, last_event_at=at, count=0)
-
-
-def _count(session: Session, customer_id: str | None, at: int) -> None:
-    """Add one event at `at` to `session`, as `SqlLedger.add_to_session`
-    does to a stored row."""
-    session.count += 1
-    session.first_event_at = min(session.first_event_at, at)
-    session.last_event_at = max(session.last_event_at, at)
-    if session.customer_id is None:
-        session.customer_id = customer_id

@@ -15,14 +15,19 @@ _encoder = msgspec.json.Encoder(decimal_format="number")
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
 
 
+def encode(value: Any) -> str | None:
+    """The text a JsonText column stores for `value`."""
+    if value is None:
+        return None
+    return _encoder.encode(value).decode()
+
+
 class JsonText(TypeDecorator[Any]):
     impl = Text
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        return _encoder.encode(value).decode()
+        return encode(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         if value is None:

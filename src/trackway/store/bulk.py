@@ -1,0 +1,71 @@
+"""Statements run for many rows at once, compiled once, handed to the driver.
+
+SQLAlchemy's executemany converts every parameter of every row in Python.
+For the thousands of rows of an import batch, `Bulk` compiles its
+statement once for the connection's dialect, encodes the JSON parameters
+itself (the only ones that need converting), and gives the driver plain
+tuples, or dicts to a driver that takes named parameters.
+"""
+
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from trackway.store.jsontext import JsonText, encode
+
+
+class Bulk:
+    """One statement, and how to turn rows of named values into its
+    parameters."""
+
+    def __init__(self, connection: Connection, statement: ClauseElement) -> None:
+        compiled = statement.compile(dialect=connection.dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = compiled.string
+        self._json = [
+            name
+            for name, bind in compiled.binds.items()
+            if isinstance(bind.type, JsonText)
+        ]
+        self._order: Callable[[dict[str, Any]], Any] | None = None
+        self._positions: list[str] | None = None
+        if compiled.positional:
+            names = self._positions = list(compiled.positiontup or ())
+            # itemgetter of one name gives a value, of several a tuple.
+            self._order = itemgetter(*names) if len(names) > 1 else _one(names[0])
+
+    def execute(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Run the statement once per row; `rows` are changed (JSON encoded)."""
+        if not rows:
+            return
+        for name in self._json:
+            for row in rows:
+                row[name] = encode(row[name])
+        order = self._order
+        params = list(rows) if order is None else [order(row) for row in rows]
+        connection.exec_driver_sql(self.sql, params)
+
+    def execute_values(
+        self,
+        connection: Connection,
+        names: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Run the statement once per row of values for `names`, in that
+        order, JSON values already encoded (the cheapest way in)."""
+        if not rows:
+            return
+        if self._positions is None:
+            params: Sequence[Any] = [dict(zip(names, row, strict=True)) for row in rows]
+        else:
+            assert list(names) == self._positions, "values out of order"
+            params = rows
+        connection.exec_driver_sql(self.sql, list(params))
+
+
+def _one(name: str) -> Callable[[dict[str, Any]], tuple[Any]]:
+    return lambda row: (row[name],)
