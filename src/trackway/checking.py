@@ -34,7 +34,7 @@ from trackway.imports import (
     rejection,
     to_row,
 )
-from trackway.store.importer import ImportRow
+from trackway.store.importer import ImportRow, fewer_collections
 
 CHUNK_ROWS = 1000
 # How long a child that was told to stop may take before it is killed.
@@ -135,7 +135,7 @@ def _read_and_check(
 ) -> None:
     """The child: every chunk of the file, then the end (or a failure)."""
     try:
-        with open_source(path, format) as source:
+        with fewer_collections(), open_source(path, format) as source:
             for chunk in chunks(source, columns, policy):
                 sender.send_bytes(_encode(chunk))
     except (BrokenPipeError, KeyboardInterrupt):

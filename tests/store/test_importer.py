@@ -21,7 +21,7 @@ from trackway.store.batch_ledger import Expected
 from trackway.store.database import Database
 from trackway.store.importer import BatchLedger, ImportRow, import_rows
 from trackway.store.ledger import SqlLedger
-from trackway.store.tables import customers, events, sessions, visitors
+from trackway.store.tables import customers, events, identifiers, sessions, visitors
 
 POLICY = Policy()
 WRITTEN_AT = 1_796_292_000_000  # 2026-12-03T10:00:00.000Z
@@ -230,6 +230,32 @@ def test_a_batch_that_loses_a_race_is_written_again_whole(
 
     totals = import_rows(database, org_id, rows, POLICY)
 
+    assert (totals.events, totals.customers_created) == (2, 1)
+    owner = customer_of(database, "u1")
+    assert [e.customer_id for e in tracking_events(database)] == [owner, owner]
+
+
+def test_a_key_stored_meanwhile_by_another_writer_makes_the_batch_run_again(
+    database: Database, org_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's new identifier, stored first by a concurrent writer,
+    fails the batch's insert; the batch is written again whole."""
+    real = BatchLedger._flush_inserts
+    flushes: list[int] = []
+
+    def taken_first(ledger: BatchLedger) -> None:
+        flushes.append(1)
+        if len(flushes) == 1:
+            taken = {"kind": "externalId", "value": "u1", "customer_id": "0" * 24}
+            ledger.connection.execute(identifiers.insert(), {"org_id": org_id, **taken})
+        real(ledger)
+
+    monkeypatch.setattr(BatchLedger, "_flush_inserts", taken_first)
+    rows = [row("home", T0, "u1"), row("cart", T0 + MINUTE, "u1")]
+
+    totals = import_rows(database, org_id, rows, POLICY)
+
+    assert len(flushes) == 2
     assert (totals.events, totals.customers_created) == (2, 1)
     owner = customer_of(database, "u1")
     assert [e.customer_id for e in tracking_events(database)] == [owner, owner]
