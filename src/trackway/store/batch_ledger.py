@@ -37,7 +37,6 @@ from trackway.store.batch_writes import (
     EVENT_COLUMNS,
     change_row,
     customer_changes,
-    customer_row,
     event_row,
     is_duplicate,
     session_values,
@@ -46,7 +45,7 @@ from trackway.store.batch_writes import (
     visitor_values,
 )
 from trackway.store.bulk import Bulk
-from trackway.store.ledger import SqlLedger
+from trackway.store.ledger import SqlLedger, customer_values
 from trackway.store.rows import customer_from_row, session_from_row, visitor_from_row
 
 VisitorKey = tuple[str, str]
@@ -420,7 +419,7 @@ class BatchLedger(SqlLedger):
         customer = self._customers[key]
         assert customer is not None
         customer.last_seen_at = _later(customer.last_seen_at, self._seen.pop(key, None))
-        return customer_row(customer)
+        return customer_values(customer)
 
 
 def _later(stored: int | None, seen: int | None) -> int | None:

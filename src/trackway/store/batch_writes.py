@@ -222,20 +222,6 @@ def visitor_values(visitor: Visitor) -> dict[str, Any]:
     return {c.name: getattr(visitor, c.name) for c in visitors.c}
 
 
-def customer_row(customer: Customer) -> dict[str, Any]:
-    return {
-        "org_id": customer.org_id,
-        "customer_id": customer.id,
-        "rev": customer.rev,
-        "profile": customer.profile,
-        "created_at": customer.created_at,
-        "updated_at": customer.updated_at,
-        "modified_at": customer.modified_at,
-        "last_seen_at": customer.last_seen_at,
-        "trait_times": customer.trait_times,
-    }
-
-
 def customer_changes(customer: Customer) -> dict[str, Any]:
     return {
         "k_org_id": customer.org_id,

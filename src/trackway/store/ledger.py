@@ -185,7 +185,7 @@ class SqlLedger:
         return None if row is None else customer_from_row(row)
 
     def insert_customer(self, customer: Customer) -> None:
-        self.connection.execute(customers.insert().values(_customer_values(customer)))
+        self.connection.execute(customers.insert().values(customer_values(customer)))
 
     def update_customer(self, customer: Customer) -> None:
         values = {
@@ -314,7 +314,8 @@ def event_values(event: TrackingEvent) -> dict[str, Any]:
     }
 
 
-def _customer_values(customer: Customer) -> dict[str, Any]:
+def customer_values(customer: Customer) -> dict[str, Any]:
+    """The `customers` row of a customer."""
     return {
         "org_id": customer.org_id,
         "customer_id": customer.id,
