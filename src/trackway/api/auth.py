@@ -6,12 +6,12 @@ a bad key costs one indexed lookup and stores nothing.
 
 from collections.abc import Iterable
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from trackway.domain.errors import Forbidden, Problem, Unauthorized
 from trackway.domain.roles import Principal
 from trackway.store.accounts import authenticate
+from trackway.store.database import Database
 
 MISSING = "send the API key as 'Authorization: Bearer <key>'"
 MALFORMED = "the Authorization header must read 'Bearer <key>'"
@@ -33,8 +33,8 @@ async def require(request: Request, roles: Iterable[str]) -> Principal:
 
 async def authorise(request: Request, token: str, roles: Iterable[str]) -> Principal:
     """`require` for a key found elsewhere than a Bearer header."""
-    database = request.app.state.database
-    principal = await run_in_threadpool(authenticate, database, token)
+    database: Database = request.app.state.database
+    principal = await database.lookup(authenticate, database, token)
     if principal is None:
         raise BearerRefused(REFUSED, invalid=True)
 

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, text, update
+from sqlalchemy import Connection, Row, bindparam, select, text, update
 
 from trackway.domain.errors import Conflict, Invalid, NotFound, Problem
 from trackway.domain.ids import new_id
@@ -36,6 +36,9 @@ _ORG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", re.ASCII)
 _ORG_NAMES_LOCK = 7423011
 # token_urlsafe(32) gives 43 characters of the URL-safe base64 alphabet.
 _KEY = re.compile(r"tw_([0-9a-f]{24})_[A-Za-z0-9_-]{43}", re.ASCII)
+# Every request checks its key: built once, as building costs more than
+# running it.
+_KEY_ROWS = select(api_keys).where(api_keys.c.key_id == bindparam("key_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +154,8 @@ def authenticate(db: Database, token: str) -> Principal | None:
     match = _KEY.fullmatch(token)
     if match is None:
         return None
-    key_id = match.group(1)
-    query = select(api_keys).where(api_keys.c.key_id == key_id)
     with db.read() as connection:
-        rows = connection.execute(query).all()
+        rows = connection.execute(_KEY_ROWS, {"key_id": match.group(1)}).all()
     digest = _hash(token)
     now = now_ms()
     for row in rows:
