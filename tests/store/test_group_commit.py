@@ -133,6 +133,26 @@ def test_a_failing_call_stores_nothing_and_its_group_the_rest(
     assert store.names() == {"first", "after"}
 
 
+def test_a_group_whose_calls_all_succeed_takes_no_savepoints(
+    store: Store, group: GroupCommit
+) -> None:
+    statements: list[str] = []
+    event.listen(
+        store.database.engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, sql, *_: statements.append(sql.split()[0]),
+    )
+    release, first = held(group)
+    queued = [group.submit(mark(f"m-{n}")) for n in range(3)]
+
+    release.set()
+    for future in (first, *queued):
+        future.result(10)
+
+    assert "SAVEPOINT" not in statements
+    assert store.names() == {"first", "m-0", "m-1", "m-2"}
+
+
 def test_a_call_that_loses_a_race_runs_again_from_a_clean_savepoint(
     store: Store, group: GroupCommit
 ) -> None:

@@ -62,6 +62,8 @@ class Database:
         )
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        # The engine whose transactions begin IMMEDIATE (see _begin below).
+        self._writes = self.engine.execution_options(sqlite_write=True)
         self._group_commit: GroupCommit | None = None
         self._starting = threading.Lock()
         if self.is_sqlite:
@@ -79,10 +81,8 @@ class Database:
                 with self.engine.begin() as connection:
                     yield connection
                 return
-            with self._write_lock:
-                options = self.engine.execution_options(sqlite_write=True)
-                with options.begin() as connection:
-                    yield connection
+            with self._write_lock, self._writes.begin() as connection:
+                yield connection
 
     def transact(
         self,

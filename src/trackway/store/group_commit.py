@@ -7,9 +7,13 @@ transaction, and one commit makes them all durable. A caller's future
 resolves only after that commit, so an answer is never sent for data that
 is not on disk.
 
-A call that fails rolls back its own savepoint and fails alone; the
-others of its group are unaffected. A failure of the commit itself fails
-every call of the group, none of which is then stored.
+A group first runs without savepoints, which cost as much as a short
+call. Should any call fail, the whole transaction is rolled back and the
+group runs again with a savepoint per call: the failing call rolls back
+its own savepoint and fails alone, the others are unaffected. (Calls are
+already written to run again from the start, as a lost race reruns them.)
+A failure of the commit itself fails every call of the group, none of
+which is then stored.
 """
 
 import queue
@@ -33,6 +37,8 @@ _log = get_logger("trackway.store")
 MAX_GROUP = 128
 
 Work = Callable[[Connection], Any]
+# A call's result, or the error it failed with.
+_Outcome = tuple[Any, BaseException | None]
 Begin = Callable[[], AbstractContextManager[Connection]]
 
 
@@ -107,10 +113,8 @@ class GroupCommit:
         group = [call for call in group if call.future.set_running_or_notify_cancel()]
         if not group:
             return
-        outcomes: list[tuple[Any, BaseException | None]] = []
         try:
-            with self._begin() as connection:
-                outcomes = [_run_one(connection, call) for call in group]
+            outcomes = self._together(group) or self._apart(group)
         except Exception as error:
             # Nothing of the group was stored: each call learns why.
             for call in group:
@@ -122,8 +126,38 @@ class GroupCommit:
             else:
                 call.future.set_exception(failure)
 
+    def _together(self, group: list[_Call]) -> list[_Outcome] | None:
+        """Every call in one transaction without savepoints; None, and
+        nothing stored, when any of them fails."""
+        try:
+            with self._begin() as connection:
+                values = [_run_bare(connection, call) for call in group]
+        except _CallFailed:
+            return None
+        return [(value, None) for value in values]
 
-def _run_one(connection: Connection, call: _Call) -> tuple[Any, BaseException | None]:
+    def _apart(self, group: list[_Call]) -> list[_Outcome]:
+        """Every call in a savepoint of one transaction, so each fails alone."""
+        with self._begin() as connection:
+            return [_run_one(connection, call) for call in group]
+
+
+class _CallFailed(Exception):
+    """A call of a group without savepoints failed: roll the group back."""
+
+
+def _run_bare(connection: Connection, call: _Call) -> Any:
+    """The call's result; a database error is raised on as it is, as the
+    transaction itself is then in doubt."""
+    try:
+        return call.work(connection)
+    except DBAPIError:
+        raise
+    except Exception as error:
+        raise _CallFailed() from error
+
+
+def _run_one(connection: Connection, call: _Call) -> _Outcome:
     """The call's result or its error; its writes are kept only on success.
 
     A database error is raised on: the transaction itself is then in doubt.
