@@ -8,7 +8,7 @@ answer from the database instead of a duplicate row.
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.schema import Table
 
@@ -16,7 +16,6 @@ from trackway.domain.model import (
     ChangeRecord,
     Customer,
     Identifier,
-    IdentifierKind,
     Session,
     TrackingEvent,
     Visitor,
@@ -129,6 +128,38 @@ _ATTRIBUTE_EVENTS = update(events).where(
     _unindexed(events.c.customer_id) == "",
     events.c.published_at >= bindparam("key_since"),
 )
+_OWNER = select(identifiers.c.customer_id).where(
+    identifiers.c.org_id == bindparam("key_org"),
+    identifiers.c.kind == bindparam("key_kind"),
+    identifiers.c.value == bindparam("key_value"),
+)
+_RELEASE = delete(identifiers).where(
+    identifiers.c.org_id == bindparam("key_org"),
+    identifiers.c.kind == bindparam("key_kind"),
+    identifiers.c.value == bindparam("key_value"),
+    identifiers.c.customer_id == bindparam("key_customer"),
+)
+_CUSTOMER = select(customers).where(
+    customers.c.org_id == bindparam("key_org"),
+    customers.c.customer_id == bindparam("key_customer"),
+)
+_INSERT_CUSTOMER = customers.insert()
+_SESSION = select(sessions).where(
+    sessions.c.org_id == bindparam("key_org"),
+    sessions.c.tracking_id == bindparam("key_tracking"),
+    sessions.c.session_id == bindparam("key_session"),
+)
+_SESSION_AROUND = (
+    select(sessions)
+    .where(
+        sessions.c.org_id == bindparam("key_org"),
+        sessions.c.tracking_id == bindparam("key_tracking"),
+        sessions.c.last_event_at >= bindparam("key_from"),
+        sessions.c.first_event_at <= bindparam("key_to"),
+    )
+    .order_by(sessions.c.last_event_at.desc())
+    .limit(1)
+)
 _LATEST_OF_CUSTOMER = select(func.max(events.c.published_at)).where(
     events.c.org_id == bindparam("key_org"),
     events.c.tracking_id == bindparam("key_tracking"),
@@ -142,19 +173,15 @@ class SqlLedger:
         self._locks = connection.dialect.name == "postgresql"
 
     def owners(self, org_id: str, wanted: list[Identifier]) -> dict[Identifier, str]:
-        if not wanted:
-            return {}
-        pairs = [
-            and_(identifiers.c.kind == i.kind.value, identifiers.c.value == i.value)
-            for i in wanted
-        ]
-        query = select(
-            identifiers.c.kind, identifiers.c.value, identifiers.c.customer_id
-        ).where(identifiers.c.org_id == org_id, or_(*pairs))
-        rows = self.connection.execute(query)
-        return {
-            Identifier(IdentifierKind(r.kind), r.value): r.customer_id for r in rows
-        }
+        # One prebuilt lookup per identifier (a call has one to three)
+        # costs less than building a query for all of them.
+        found: dict[Identifier, str] = {}
+        for identifier in wanted:
+            key = _identifier_key(org_id, identifier)
+            owner = self.connection.execute(_OWNER, key).scalar()
+            if owner is not None:
+                found[identifier] = owner
+        return found
 
     def claim(self, org_id: str, identifier: Identifier, customer_id: str) -> bool:
         values = {
@@ -166,26 +193,17 @@ class SqlLedger:
         return insert_if_absent(self.connection, identifiers, values)
 
     def release(self, org_id: str, identifier: Identifier, customer_id: str) -> None:
-        self.connection.execute(
-            delete(identifiers).where(
-                identifiers.c.org_id == org_id,
-                identifiers.c.kind == identifier.kind.value,
-                identifiers.c.value == identifier.value,
-                identifiers.c.customer_id == customer_id,
-            )
-        )
+        key = _identifier_key(org_id, identifier)
+        self.connection.execute(_RELEASE, {**key, "key_customer": customer_id})
 
     def customer(self, org_id: str, customer_id: str) -> Customer | None:
-        query = select(customers).where(
-            customers.c.org_id == org_id, customers.c.customer_id == customer_id
-        )
-        if self._locks:
-            query = query.with_for_update()
-        row = self.connection.execute(query).first()
+        query = _CUSTOMER.with_for_update() if self._locks else _CUSTOMER
+        key = {"key_org": org_id, "key_customer": customer_id}
+        row = self.connection.execute(query, key).first()
         return None if row is None else customer_from_row(row)
 
     def insert_customer(self, customer: Customer) -> None:
-        self.connection.execute(customers.insert().values(customer_values(customer)))
+        self.connection.execute(_INSERT_CUSTOMER, customer_values(customer))
 
     def update_customer(self, customer: Customer) -> None:
         values = {
@@ -219,29 +237,24 @@ class SqlLedger:
         self.connection.execute(_UPDATE_VISITOR, {**values, **key})
 
     def session(self, org_id: str, tracking_id: str, session_id: str) -> Session | None:
-        query = select(sessions).where(
-            sessions.c.org_id == org_id,
-            sessions.c.tracking_id == tracking_id,
-            sessions.c.session_id == session_id,
-        )
-        row = self.connection.execute(query).first()
+        key = {
+            "key_org": org_id,
+            "key_tracking": tracking_id,
+            "key_session": session_id,
+        }
+        row = self.connection.execute(_SESSION, key).first()
         return None if row is None else session_from_row(row)
 
     def session_around(
         self, org_id: str, tracking_id: str, at: int, gap: int
     ) -> Session | None:
-        query = (
-            select(sessions)
-            .where(
-                sessions.c.org_id == org_id,
-                sessions.c.tracking_id == tracking_id,
-                sessions.c.last_event_at >= at - gap,
-                sessions.c.first_event_at <= at + gap,
-            )
-            .order_by(sessions.c.last_event_at.desc())
-            .limit(1)
-        )
-        row = self.connection.execute(query).first()
+        key = {
+            "key_org": org_id,
+            "key_tracking": tracking_id,
+            "key_from": at - gap,
+            "key_to": at + gap,
+        }
+        row = self.connection.execute(_SESSION_AROUND, key).first()
         return None if row is None else session_from_row(row)
 
     def add_to_session(self, session: Session, at: int) -> Session:
@@ -270,17 +283,7 @@ class SqlLedger:
         self.connection.execute(_INSERT_EVENT, event_values(event))
 
     def insert_change(self, record: ChangeRecord) -> None:
-        self.connection.execute(
-            events.insert().values(
-                org_id=record.org_id,
-                event_id=record.id,
-                kind=record.kind,
-                customer_id=record.customer_id,
-                changes=record.changes,
-                published_at=record.published_at,
-                created_at=record.created_at,
-            )
-        )
+        self.connection.execute(_INSERT_EVENT, change_values(record))
 
     def attribute_anonymous(
         self, org_id: str, tracking_id: str, customer_id: str, since: int
@@ -311,6 +314,33 @@ def event_values(event: TrackingEvent) -> dict[str, Any]:
         "published_at": event.published_at,
         "created_at": event.created_at,
         "changes": None,
+    }
+
+
+def change_values(record: ChangeRecord) -> dict[str, Any]:
+    """The `events` row of a change record (every column, as one prebuilt
+    INSERT serves both kinds of event)."""
+    return {
+        "org_id": record.org_id,
+        "event_id": record.id,
+        "kind": record.kind,
+        "customer_id": record.customer_id,
+        "tracking_id": None,
+        "session_id": None,
+        "name": None,
+        "meta": None,
+        "real_ip": None,
+        "published_at": record.published_at,
+        "created_at": record.created_at,
+        "changes": record.changes,
+    }
+
+
+def _identifier_key(org_id: str, identifier: Identifier) -> dict[str, str]:
+    return {
+        "key_org": org_id,
+        "key_kind": identifier.kind.value,
+        "key_value": identifier.value,
     }
 
 
