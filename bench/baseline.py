@@ -31,8 +31,10 @@ import msgspec
 
 from bench.importfile import COLUMNS
 from bench.servers import BenchError
+from trackway.store.importer import DEFAULT_BATCH_SIZE
 
-BATCH = 1_000
+# The import's own transaction size, so both commit as often.
+BATCH = DEFAULT_BATCH_SIZE
 _encode = msgspec.json.Encoder().encode
 _META = COLUMNS[5:]
 

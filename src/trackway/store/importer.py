@@ -43,7 +43,10 @@ from trackway.store.batch_ledger import BatchLedger, Expected
 from trackway.store.database import Contention, Database
 from trackway.store.tables import events
 
-DEFAULT_BATCH_SIZE = 1000
+# Rows per transaction. Each batch costs a few reads and one executemany
+# per kind of row whatever its size, so 5,000 runs a quarter faster than
+# 1,000; a live server's writes wait for one batch, about half a second.
+DEFAULT_BATCH_SIZE = 5000
 # For the import's SQLite connection. The page cache (KiB): its 2 MiB
 # default makes each batch read the index pages it touches from the OS
 # again (a fifth of the system time at 1M rows); bounded, so memory stays
