@@ -2,11 +2,11 @@
 
 An import batch is one transaction. Before its rows are applied,
 `prepare()` reads in a few queries what they will ask about: the visitors
-they name, those visitors' sessions around the batch's times, the owners
-of their identifiers and those customers, and which visitors may still
-have anonymous events stored. The rules (`resolve()`, `record_event()`)
-then run against memory, and `flush()` writes all they did at the end,
-one executemany per kind of row.
+they name, those visitors' sessions named by the rows or around the
+batch's times, the owners of their identifiers and those customers, and
+which visitors may still have anonymous events stored. The rules
+(`resolve()`, `record_event()`) then run against memory, and `flush()`
+writes all they did at the end, one executemany per kind of row.
 
 Every read answers as if the held writes were already made, and what
 `prepare()` did not read is read from the database when asked, so the
@@ -39,6 +39,7 @@ from trackway.store.batch_writes import (
     customer_changes,
     event_row,
     is_duplicate,
+    named_sessions,
     session_values,
     statements,
     visitor_changes,
@@ -52,10 +53,14 @@ VisitorKey = tuple[str, str]
 SessionKey = tuple[str, str, str]
 CustomerKey = tuple[str, str]
 OwnerKey = tuple[str, Identifier]
+# A visitor's trackingId and a sessionId it names.
+SessionPair = tuple[str, str]
 T = TypeVar("T")
 
 # Values per IN list: well under every backend's limit on parameters.
 CHUNK = 2000
+# (trackingId, sessionId) pairs per read of named sessions: a power of two.
+PAIRS = 512
 
 
 @dataclass(slots=True)
@@ -115,6 +120,12 @@ class BatchLedger(SqlLedger):
         self._read_visitors(org_id, sorted(named))
         fresh = [t for t in named if self._visitors[(org_id, t)] is None]
         self._read_all_sessions(org_id, fresh)
+        stored = {
+            (visitor, session)
+            for visitor, session, _ in expected.visits
+            if session is not None and self._visitors[(org_id, visitor)] is not None
+        }
+        self._read_named_sessions(org_id, sorted(stored))
         times = [at for _, session, at in expected.visits if session is None]
         if times:
             gapped = {t for t, session, _ in expected.visits if session is None}
@@ -137,6 +148,22 @@ class BatchLedger(SqlLedger):
             params = {"org": org_id, "ids": chunk}
             self._keep_sessions(self._rows(self._statements.sessions, params))
         self._all_sessions.update((org_id, t) for t in wanted)
+
+    def _read_named_sessions(self, org_id: str, wanted: list[SessionPair]) -> None:
+        """The sessions the rows name, of visitors stored already; a pair
+        not found is known to be absent."""
+        for start in range(0, len(wanted), PAIRS):
+            pairs = wanted[start : start + PAIRS]
+            # Rounded up to a power of two, repeating the last pair, so a
+            # few statements serve every batch.
+            size = 1 << (len(pairs) - 1).bit_length()
+            pairs += [pairs[-1]] * (size - len(pairs))
+            params: dict[str, str] = {"org": org_id}
+            for n, (visitor, session) in enumerate(pairs):
+                params[f"t{n}"], params[f"s{n}"] = visitor, session
+            self._keep_sessions(self._rows(named_sessions(size), params))
+        for visitor, session in wanted:
+            self._sessions.setdefault((org_id, visitor), {}).setdefault(session, None)
 
     def _read_window(
         self, org_id: str, wanted: list[str], window: tuple[int, int]

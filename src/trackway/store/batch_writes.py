@@ -7,15 +7,19 @@ expanding), so executing one costs no statement building; writes are
 """
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     Connection,
     bindparam,
+    column,
     func,
     or_,
     select,
+    text,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -120,6 +124,25 @@ def _build(connection: Connection) -> Statements:
             ),
         ),
         touch_customer=Bulk(connection, _touch()),
+    )
+
+
+@cache
+def named_sessions(pairs: int) -> Any:
+    """The sessions among `pairs` (trackingId, sessionId) pairs of an org,
+    bound as `t0, s0, t1, s1, ...`.
+
+    The pairs are a subquery of VALUES: SQLite looks each of them up in the
+    primary key, where a plain `(a, b) IN (VALUES ...)` makes it walk the
+    org's sessions, and two IN lists would probe every visitor with every
+    session. Built once per number of pairs (callers round it up).
+    """
+    rows = ", ".join(f"(:t{n}, :s{n})" for n in range(pairs))
+    named = text(f"SELECT column1, column2 FROM (VALUES {rows}) AS named")
+    pair = tuple_(sessions.c.tracking_id, sessions.c.session_id)
+    return select(sessions).where(
+        sessions.c.org_id == bindparam("org"),
+        pair.in_(named.columns(column("column1"), column("column2"))),
     )
 
 
