@@ -20,7 +20,7 @@ import msgspec
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import Match, Route
 
 from trackway.api.middleware import REQUEST_ID_HEADER, request_id_of
 from trackway.api.schemas import ErrorBody, ErrorObject, ErrorSource
@@ -174,17 +174,21 @@ def _routing_detail(
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route of this path takes.
+    """Every method of the routes whose path is the first one matched.
 
-    Starlette names only the first route that matched the path, so a path
-    served by two routes (GET and DELETE /v1/customers/{id}) would answer
-    a 405 that hides one of them.
+    Starlette names only that first route's methods, so a path served by
+    two routes (GET and DELETE /v1/customers/{id}) would answer a 405
+    that hides one of them.
     """
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
+    matched = [
+        route
+        for route in request.app.router.routes
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE
+    ]
+    if not matched:
+        return ""
+    path = matched[0].path
+    methods = set().union(*(r.methods or () for r in matched if r.path == path))
     return ", ".join(sorted(methods))
 
 
