@@ -31,8 +31,12 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# TRACKWAY_TEST_LONG=0 skips the tests marked long (schemathesis, fuzzing,
+# a server of several workers: about two minutes); CI runs them.
+LONG_TESTS := $(if $(filter 0,$(TRACKWAY_TEST_LONG)),-m "not long")
+
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	$(BIN)/pytest $(LONG_TESTS)
 
 test: lint typecheck unit
 

@@ -59,6 +59,8 @@ def pipeline() -> TestClient:
     routes = [
         Route("/v1/customers/{id}", show_customer, methods=["GET"]),
         Route("/v1/tracking/event", track, methods=["POST"]),
+        Route("/v1/items/{item}", show_item, methods=["GET"]),
+        Route("/v1/items/{item}", show_item, methods=["DELETE"]),
         Route("/crash", crash),
         Route("/refuse", refuse),
         Mount("/v2", routes=[Route("/items/{item}", show_item)]),
@@ -259,6 +261,18 @@ class TestErrorBodies:
         ) == ("method_not_allowed", "Method Not Allowed")
         allowed = response.headers["allow"]
         assert f"DELETE is not allowed here; allowed: {allowed}" == error["detail"]
+
+    def test_405_names_the_methods_of_every_route_of_the_path(self) -> None:
+        """Starlette's own Allow names only the first route that matched."""
+        client = pipeline()
+
+        response = client.options("/v1/items/abc")
+
+        assert response.status_code == 405
+        allowed = response.headers["allow"]
+        assert {"DELETE", "GET", "HEAD"} == set(allowed.split(", "))
+        [error] = response.json()["errors"]
+        assert f"OPTIONS is not allowed here; allowed: {allowed}" == error["detail"]
 
     def test_a_crash_is_500_with_a_generic_body(self) -> None:
         client = pipeline()

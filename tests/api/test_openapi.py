@@ -22,7 +22,7 @@ from trackway.api import (
     tracking,
 )
 from trackway.api.errors import error_response
-from trackway.api.openapi import OPERATIONS, openapi_document
+from trackway.api.openapi import OPERATIONS, Operation, openapi_document
 from trackway.domain.errors import invalid
 from trackway.domain.model import (
     ChangeRecord,
@@ -173,6 +173,18 @@ def test_read_endpoints_document_404(document: dict[str, Any]) -> None:
 
     assert "404" in operation["responses"]
     assert operation["security"] == [{"bearer": []}]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda o: o.operation_id)
+def test_every_keyed_operation_documents_the_key_refusals(
+    document: dict[str, Any], operation: Operation
+) -> None:
+    """The key is checked before anything else, the retired event list
+    included, so 401 and 403 can come from any endpoint that needs one."""
+    described = document["paths"][operation.path][operation.method]
+
+    if operation.roles is not None:
+        assert {"401", "403"} <= set(described["responses"])
 
 
 def test_probes_need_no_key(document: dict[str, Any]) -> None:

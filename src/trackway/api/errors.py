@@ -20,6 +20,7 @@ import msgspec
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 from trackway.api.middleware import REQUEST_ID_HEADER, request_id_of
 from trackway.api.schemas import ErrorBody, ErrorObject, ErrorSource
@@ -144,10 +145,13 @@ async def _on_trackway_error(_request: Request, error: Exception) -> Response:
 async def _on_http_exception(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     status = error.status_code
+    headers = dict(error.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     code = _ROUTING_CODES.get(status, _code_of(status))
-    detail = _routing_detail(request, error)
+    detail = _routing_detail(request, error, headers)
     body = error_body(status, code, (Problem(detail),))
-    return _respond(status, body, error.headers or {})
+    return _respond(status, body, headers)
 
 
 async def _on_unexpected(request: Request, error: Exception) -> Response:
@@ -158,13 +162,34 @@ async def _on_unexpected(request: Request, error: Exception) -> Response:
     return _respond(500, body, headers)
 
 
-def _routing_detail(request: Request, error: HTTPException) -> str:
+def _routing_detail(
+    request: Request, error: HTTPException, headers: Mapping[str, str]
+) -> str:
     if error.status_code == 404:
         return "no endpoint has this path"
     if error.status_code == 405:
-        allowed = (error.headers or {}).get("Allow", "")
+        allowed = headers.get("Allow", "")
         return f"{request.method} is not allowed here; allowed: {allowed}"
     return str(error.detail)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of the routes whose path is the first one matched.
+
+    Starlette names only that first route's methods, so a path served by
+    two routes (GET and DELETE /v1/customers/{id}) would answer a 405
+    that hides one of them.
+    """
+    matched = [
+        route
+        for route in request.app.router.routes
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE
+    ]
+    if not matched:
+        return ""
+    path = matched[0].path
+    methods = set().union(*(r.methods or () for r in matched if r.path == path))
+    return ", ".join(sorted(methods))
 
 
 def _code_of(status: int) -> str:

@@ -24,6 +24,8 @@ _TEMPLATE = re.compile(r"\{(\w+)\}")
 _WRITE_ERRORS = (400, 401, 403, 409, 413, 415, 429, 503)
 _READ_ERRORS = (400, 401, 403, 404, 429, 503)
 _DELETE_ERRORS = (401, 403, 404, 429, 503)
+# The key is still checked before the 404 that says where to go instead.
+_RETIRED_ERRORS = (401, 403, 429, 503)
 
 _ERRORS = {
     400: ("BadRequest", "Invalid request; `source.pointer` names the field."),
@@ -230,6 +232,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "get", "/v1/customers/{id}/events", "listCustomerEvents",
         "Retired by Kustomer: always 404; read the timeline instead",
         "customers", 404, roles=_EVENT_READERS, deprecated=True,
+        errors=_RETIRED_ERRORS,
     ),
     _read(
         "/v1/customers/{id}/timeline", "getCustomerTimeline",

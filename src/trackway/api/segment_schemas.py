@@ -14,6 +14,10 @@ from msgspec import Meta
 from trackway.api.schemas import ServerId, Time
 
 MESSAGE_REF = "#/components/schemas/SegmentMessage"
+BATCH_ITEM = {
+    "anyOf": [{"$ref": MESSAGE_REF}, {}],
+    "description": "A SegmentMessage; any other item is rejected alone",
+}
 
 Kind = Literal["identify", "track", "page", "screen", "group", "alias"]
 _Id = Annotated[str, Meta(min_length=1, max_length=256)]
@@ -61,7 +65,9 @@ class SegmentBatch(_Segment):
         list[Any],
         Meta(
             description="Messages, each checked and stored on its own",
-            extra_json_schema={"items": {"$ref": MESSAGE_REF}},
+            # Any item is taken: one that is no SegmentMessage is refused
+            # alone and counted in `rejected`, and the batch answers 200.
+            extra_json_schema={"items": BATCH_ITEM},
         ),
     ]
     context: _Object | None = None
