@@ -48,7 +48,11 @@ class IgnoreTrailingSlash:
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """The Trackway server; it owns `database` unless one is handed in."""
     owned = database is None
-    database = database or Database(settings.database_url, settings.database_pool_size)
+    database = database or Database(
+        settings.database_url,
+        settings.database_pool_size,
+        settings.storage_limits(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
