@@ -29,6 +29,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from trackway.domain.errors import Unavailable
 from trackway.logs import get_logger
@@ -39,6 +40,7 @@ from trackway.store.backpressure import (
     await_committed,
     bounded,
     in_doubt,
+    not_stored,
     wait_committed,
 )
 from trackway.store.group_commit import GroupCommit
@@ -272,6 +274,10 @@ def _unavailable_on_failure() -> Iterator[None]:
         # Parameters are hidden by the engine, so no personal data is logged.
         _log.warning("storage_unavailable", error=type(error.orig).__name__)
         raise Unavailable() from error
+    except PoolTimeout as error:
+        # Every connection stayed busy for pool_timeout: nothing was sent.
+        _log.warning("storage_unavailable", error="PoolTimeout")
+        raise not_stored() from error
 
 
 def _is_outage(error: DBAPIError) -> bool:
