@@ -10,6 +10,7 @@ from trackway.api.app import create_app
 from trackway.domain import roles
 from trackway.settings import Settings, load_settings
 from trackway.store import accounts
+from trackway.store.backpressure import Limits
 from trackway.store.database import Database
 
 
@@ -35,9 +36,12 @@ class Api:
         return self.client.get(path, headers=self.headers(key))
 
 
-def make_api(url: str, **settings: object) -> Iterator[Api]:
-    """An `Api` on the migrated database at `url`."""
-    database = Database(url)
+def make_api(
+    url: str, limits: Limits | None = None, **settings: object
+) -> Iterator[Api]:
+    """An `Api` on the migrated database at `url`; `limits` bound its
+    writes as a server's are (default: unbounded)."""
+    database = Database(url, limits=limits)
     org_id = accounts.create_org(database, "acme")
     config = load_settings({}, database_url=url, **settings)
     with TestClient(create_app(config, database)) as client:

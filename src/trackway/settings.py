@@ -13,10 +13,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from trackway.domain.policy import Policy
+from trackway.store.backpressure import Limits
 
 PREFIX = "TRACKWAY_"
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
 
 
 class SettingsError(Exception):
@@ -26,6 +28,13 @@ class SettingsError(Exception):
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = "sqlite:///./trackway.db"
     database_pool_size: Positive = 5
+    # How long a call waits for storage (a connection, its write) before
+    # a 503; the PostgreSQL connect, pool and statement timeouts.
+    request_timeout_seconds: Seconds = 10.0
+    # Writes of one process waiting for storage; one more is a 503 at once.
+    max_pending_writes: Positive = 1000
+    # How long a client may take to send a request body (then 408).
+    body_timeout_seconds: Seconds = 30.0
     max_body_bytes: Positive = 1024 * 1024
     max_json_depth: Annotated[int, msgspec.Meta(ge=4, le=1000)] = 32
     session_gap_minutes: Positive = 30
@@ -40,6 +49,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     console_secret: Annotated[str, msgspec.Meta(min_length=32)] | None = None
     # Mark the console's cookie Secure (only sent over HTTPS).
     console_cookie_secure: bool = False
+
+    def storage_limits(self) -> Limits:
+        """What a server process lets wait for storage, and for how long."""
+        return Limits(self.request_timeout_seconds, self.max_pending_writes)
 
     def policy(self) -> Policy:
         """The parts of the settings that the identity rules read."""

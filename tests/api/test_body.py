@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from trackway.api.body import check_json, read_json
-from trackway.api.errors import exception_handlers
+from trackway.api.errors import BodyTimedOut, exception_handlers
 from trackway.domain.errors import (
     Invalid,
     PayloadTooLarge,
@@ -63,7 +63,7 @@ def read(
 
 
 async def _read(
-    receive: FakeBody,
+    receive: "FakeBody | Trickle",
     headers: dict[str, str] | None,
     config: Settings,
     allow_text_plain: bool = True,
@@ -147,7 +147,7 @@ class TestDisconnects:
             return {"type": "http.disconnect"}
 
         with pytest.raises(Invalid) as raised:
-            asyncio.run(_read(gone, JSON_HEADERS, SMALL))  # type: ignore[arg-type]
+            asyncio.run(_read(gone, JSON_HEADERS, SMALL))
 
         assert "closed the connection" in raised.value.problems[0].detail
 
@@ -475,3 +475,40 @@ def outcome_of(body: bytes, headers: dict[str, str]) -> object:
         return read(body, headers, Settings())
     except Invalid as error:
         return error.problems
+
+
+class Trickle:
+    """An ASGI `receive` that hands out one byte per `every_s` seconds."""
+
+    def __init__(self, body: bytes, every_s: float) -> None:
+        self.body = body
+        self.every_s = every_s
+        self.taken = 0
+
+    async def __call__(self) -> Message:
+        await asyncio.sleep(self.every_s)
+        chunk = self.body[self.taken : self.taken + 1]
+        self.taken += 1
+        more = self.taken < len(self.body)
+        return {"type": "http.request", "body": chunk, "more_body": more}
+
+
+class TestBodyDeadline:
+    def test_a_body_slower_than_the_body_timeout_is_408(self) -> None:
+        config = Settings(body_timeout_seconds=0.2)
+        trickle = Trickle(b'{"name": "page-viewed"}', every_s=0.05)
+
+        with pytest.raises(BodyTimedOut) as raised:
+            asyncio.run(_read(trickle, None, config))
+
+        assert raised.value.status == 408
+        assert raised.value.headers == {"Connection": "close"}
+        assert str(raised.value) == "the body did not arrive within 0.2 s"
+
+    def test_a_slow_body_within_the_body_timeout_is_read(self) -> None:
+        config = Settings(body_timeout_seconds=5)
+        trickle = Trickle(b'{"a": 1}', every_s=0.01)
+
+        body = asyncio.run(_read(trickle, None, config))
+
+        assert body == {"a": 1}

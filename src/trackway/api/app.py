@@ -23,8 +23,10 @@ from trackway.store.database import Database
 from trackway.store.housekeeping import forget_expired
 from trackway.store.writer import Writer
 
-# How often a server forgets rows past their retention, in seconds.
+# How often a server forgets rows past their retention, in seconds; the
+# first sweep comes soon after start, so servers restarted often sweep too.
 HOUSEKEEPING_EVERY_S = 3600.0
+FIRST_HOUSEKEEPING_AFTER_S = 60.0
 _log = get_logger("trackway.server")
 
 
@@ -48,7 +50,11 @@ class IgnoreTrailingSlash:
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """The Trackway server; it owns `database` unless one is handed in."""
     owned = database is None
-    database = database or Database(settings.database_url, settings.database_pool_size)
+    database = database or Database(
+        settings.database_url,
+        settings.database_pool_size,
+        settings.storage_limits(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -86,8 +92,10 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
 
 async def _keep_house(database: Database, policy: Policy) -> None:
     """Forget expired rows of every org, once every HOUSEKEEPING_EVERY_S."""
+    pause = FIRST_HOUSEKEEPING_AFTER_S
     while True:
-        await asyncio.sleep(HOUSEKEEPING_EVERY_S)
+        await asyncio.sleep(pause)
+        pause = HOUSEKEEPING_EVERY_S
         try:
             await run_in_threadpool(forget_expired, database, policy, now_ms())
         except Exception:

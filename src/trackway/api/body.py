@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
+import anyio
 import msgspec
 import msgspec.inspect as mi
 from starlette.requests import ClientDisconnect, Request
 
-from trackway.api.errors import Path, dotted, path_of, pointer
+from trackway.api.errors import BodyTimedOut, Path, dotted, path_of, pointer
 from trackway.api.schemas import ID_PATTERN
 from trackway.domain.errors import (
     PayloadTooLarge,
@@ -50,6 +51,8 @@ async def read_json(
     Raises UnsupportedMediaType (415) unless the Content-Type is
     application/json (any parameters) or, when `allow_text_plain`,
     text/plain; or when Content-Encoding is not identity or gzip.
+    Raises BodyTimedOut (408, then the connection closes) when the body
+    takes longer than `settings.body_timeout_seconds` to arrive.
     Raises PayloadTooLarge (413) when the declared length, the bytes sent,
     or the inflated bytes exceed `settings.max_body_bytes` (or `max_bytes`
     when that is smaller); a gzip body is
@@ -65,9 +68,14 @@ async def read_json(
     _check_declared_length(request.headers.get("content-length"), limit)
 
     sink = _Inflater(limit) if gzipped else _Collector(limit)
+    seconds = settings.body_timeout_seconds
     try:
-        async for chunk in request.stream():
-            sink.feed(chunk)
+        # A client that trickles its body must not hold the server forever.
+        with anyio.fail_after(seconds):
+            async for chunk in request.stream():
+                sink.feed(chunk)
+    except TimeoutError:
+        raise BodyTimedOut(seconds) from None
     except ClientDisconnect:
         # Nobody is left to read the answer; a 400 keeps it out of the 5xx.
         raise invalid(

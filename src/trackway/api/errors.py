@@ -37,6 +37,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
@@ -64,6 +65,20 @@ class RateLimited(TrackwayError):
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": str(reset_at_s),
         }
+
+
+class BodyTimedOut(TrackwayError):
+    """The client sent its body too slowly (a slowloris, or a dying link).
+
+    The connection is closed after the answer, as the rest of the body may
+    still be on its way.
+    """
+
+    status, code = 408, "request_timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(Problem(f"the body did not arrive within {seconds:g} s"))
+        self.headers = {"Connection": "close"}
 
 
 def title_of(status: int) -> str:

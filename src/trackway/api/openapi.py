@@ -21,7 +21,7 @@ _REF = "#/components/schemas/{name}"
 _TEMPLATE = re.compile(r"\{(\w+)\}")
 
 # Error statuses a family of endpoints can answer with.
-_WRITE_ERRORS = (400, 401, 403, 409, 413, 415, 429, 503)
+_WRITE_ERRORS = (400, 401, 403, 408, 409, 413, 415, 429, 503)
 _READ_ERRORS = (400, 401, 403, 404, 429, 503)
 _DELETE_ERRORS = (401, 403, 404, 429, 503)
 # The key is still checked before the 404 that says where to go instead.
@@ -32,6 +32,7 @@ _ERRORS = {
     401: ("Unauthorized", "The key is missing, malformed, unknown or revoked."),
     403: ("Forbidden", "The key does not hold a role this endpoint accepts."),
     404: ("NotFound", "Nothing with this id in the key's org."),
+    408: ("RequestTimeout", "The body did not arrive in time; the connection closes."),
     409: (
         "Conflict",
         "The Idempotency-Key, or a Segment messageId, was used with a different body.",

@@ -2,11 +2,11 @@
 OpenAPI document. None of them needs a key, and none reveals org data.
 """
 
-from collections.abc import Callable
 from functools import cache
 
+import anyio
+import anyio.to_thread
 import msgspec
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -15,8 +15,11 @@ from trackway.api.openapi import openapi_document
 from trackway.api.schemas import Status
 from trackway.domain.errors import Unavailable
 from trackway.metrics import render_metrics
+from trackway.store.database import Database
 
 JSON_TYPE = "application/json"
+# How long /readyz waits for a database that has no request timeout.
+READY_TIMEOUT_S = 10.0
 # Probes and scrapes must see the present, never a cached answer.
 _FRESH = {"Cache-Control": "no-store"}
 
@@ -27,12 +30,16 @@ async def healthz(_request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """200 `{"status": "ok"}` when storage answers a query, else 503
-    `unavailable` with Retry-After."""
-    ping: Callable[[], bool] = request.app.state.database.ping
-    if not await run_in_threadpool(ping):
-        raise Unavailable("storage does not answer; try again shortly")
-    return _ok()
+    """200 `{"status": "ok"}` when storage answers a query within the
+    request timeout, else 503 `unavailable` with Retry-After."""
+    database: Database = request.app.state.database
+    limits = database.limits
+    timeout = READY_TIMEOUT_S if limits is None else limits.timeout_s
+    # A storage that hangs leaves its thread behind, not the probe.
+    with anyio.move_on_after(timeout):
+        if await anyio.to_thread.run_sync(database.ping, abandon_on_cancel=True):
+            return _ok()
+    raise Unavailable("storage does not answer; try again shortly")
 
 
 async def metrics(_request: Request) -> Response:

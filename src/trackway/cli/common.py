@@ -62,11 +62,16 @@ def migrate(settings: Settings) -> None:
 
 
 @contextmanager
-def open_database(settings: Settings) -> Iterator[Database]:
-    """The database of `settings`, with its errors turned into next steps."""
+def open_database(settings: Settings, serving: bool = False) -> Iterator[Database]:
+    """The database of `settings`, with its errors turned into next steps.
+
+    `serving`: with the server's storage limits (timeouts, a bound on
+    waiting writes); other commands wait as long as their work takes.
+    """
     shown = shown_url(settings.database_url)
+    limits = settings.storage_limits() if serving else None
     try:
-        database = Database(settings.database_url, settings.database_pool_size)
+        database = Database(settings.database_url, settings.database_pool_size, limits)
     except (ArgumentError, ImportError) as error:
         fail(f"cannot open the database {shown}: {reason(error)}", USAGE)
     try:

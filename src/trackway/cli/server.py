@@ -50,7 +50,7 @@ def serve(
 
     configure_logging(settings.log_level)
     migrate(settings)
-    with open_database(settings) as database:
+    with open_database(settings, serving=True) as database:
         key = ensure_default_org(database)
         if key is not None:
             _print_first_key(key, f"http://{host}:{port}")
