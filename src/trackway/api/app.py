@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from trackway.api import customers, ops, rejected, segment, tracking
 from trackway.api.errors import exception_handlers
 from trackway.api.middleware import RequestLogMiddleware
-from trackway.api.ratelimit import RateLimiter
+from trackway.api.ratelimit import RateLimitHeaders, limiter_for
 from trackway.console import console_routes
 from trackway.console.rejected import rejected_since
 from trackway.domain.policy import Policy
@@ -55,6 +55,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         housekeeping = asyncio.create_task(_keep_house(database, app.state.policy))
         yield
         housekeeping.cancel()
+        await app.state.rate_limiter.close()
         if owned:
             database.dispose()
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         middleware=[
             Middleware(IgnoreTrailingSlash),
             Middleware(RequestLogMiddleware),
+            Middleware(RateLimitHeaders),
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
@@ -78,7 +80,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     app.state.database = database
     app.state.policy = settings.policy()
     app.state.writer = Writer(database, app.state.policy)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit)
+    app.state.rate_limiter = limiter_for(settings, database)
     # The Segment door's refusals, listed beside events on the live page.
     app.state.rejected_messages = rejected_since
     return app

@@ -12,19 +12,22 @@ from trackway.domain.policy import Policy
 from trackway.logs import get_logger
 from trackway.store import accounts
 from trackway.store.database import Contention, Database
+from trackway.store.rate_counts import forget_old_counts
 from trackway.store.segment import forget_old
 
 _log = get_logger("trackway.store")
 
 
 def forget_expired(database: Database, policy: Policy, now: int) -> int:
-    """Forget expired messageIds and refusals of every org; how many orgs
-    were cleaned (an org whose turn fails is left for the next sweep)."""
+    """Forget expired messageIds, refusals and rate limit counts of every
+    org; how many orgs were cleaned (an org whose turn fails is left for
+    the next sweep)."""
     cleaned = 0
     for org in accounts.list_orgs(database):
         try:
             with database.write() as conn:
                 forget_old(conn, org.org_id, now, policy.dedupe_window_ms)
+                forget_old_counts(conn, org.org_id, now // 1000)
         except (Unavailable, Contention):
             _log.warning("housekeeping_skipped", org=org.org_id)
             continue
