@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,14 +49,19 @@ class Server:
 
 @contextmanager
 def running_server(
-    database_url: str, folder: Path, workers: int = 1, key: str | None = None
+    database_url: str,
+    folder: Path,
+    workers: int = 1,
+    key: str | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
     """A server on a free port, stopped when the block ends.
 
     `key`: the key printed when the database was first served, for a
     server started again on it (only the first start prints one).
+    `settings`: more TRACKWAY_* variables for the server.
     """
-    environ = environment(database_url)
+    environ = {**environment(database_url), **(settings or {})}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "trackway", "serve", "--port", str(port)]

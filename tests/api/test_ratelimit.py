@@ -9,9 +9,12 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from starlette.testclient import TestClient
 from structlog.testing import capture_logs
 
+from backends import PostgresDatabases
 from harness import Api, make_api
+from trackway.api.app import create_app
 from trackway.api.ratelimit import MemoryCounts, RateLimiter
 from trackway.domain.ratelimit import Allowance, CounterUnavailable
 from trackway.domain.roles import TRACKING, Principal
@@ -245,3 +248,46 @@ class TestLimiter:
 
         assert {a.status_code for a in answers} == {204}
         assert {standing(a) for a in answers} == {(None, None, None)}
+
+
+@pytest.fixture
+def postgres_url(postgres_databases: PostgresDatabases) -> Iterator[str]:
+    url = postgres_databases.migrated()
+    yield url
+    postgres_databases.drop(url)
+
+
+def shared_by_two_servers(url: str, **settings: object) -> Iterator[list[Api]]:
+    """Two servers on one database and one counter store, as two
+    processes of `trackway serve --workers 2` are."""
+    for first in make_api(url, rate_limit=3, **settings):
+        config = first.settings
+        with TestClient(create_app(config, first.database)) as client:
+            second = Api(**{**vars(first), "client": client})
+            yield [at_90_s(first), at_90_s(second)]
+
+
+class TestSharedStores:
+    def test_servers_sharing_redis_share_one_allowance(
+        self, postgres_url: str, redis_prefix: str
+    ) -> None:
+        store = {"rate_limit_store": "redis", "redis_key_prefix": redis_prefix}
+        for servers in shared_by_two_servers(postgres_url, **store):
+            statuses = [
+                servers[i % 2].post("/v1/tracking/event", EVENT).status_code
+                for i in range(5)
+            ]
+
+            assert statuses == [204, 204, 204, 429, 429]
+
+    def test_servers_sharing_postgresql_share_one_allowance(
+        self, postgres_url: str
+    ) -> None:
+        store = {"rate_limit_store": "postgresql"}
+        for servers in shared_by_two_servers(postgres_url, **store):
+            statuses = [
+                servers[i % 2].post("/v1/tracking/event", EVENT).status_code
+                for i in range(5)
+            ]
+
+            assert statuses == [204, 204, 204, 429, 429]
