@@ -10,6 +10,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from trackway.api import customers, ops, rejected, segment, tracking
+from trackway.api.cors import CorsMiddleware, OriginBook
 from trackway.api.errors import exception_handlers
 from trackway.api.middleware import RequestLogMiddleware
 from trackway.api.ratelimit import RateLimitHeaders, limiter_for
@@ -72,6 +73,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
             Middleware(IgnoreTrailingSlash),
             Middleware(RequestLogMiddleware),
             Middleware(RateLimitHeaders),
+            Middleware(CorsMiddleware),
         ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
@@ -81,6 +83,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     app.state.policy = settings.policy()
     app.state.writer = Writer(database, app.state.policy)
     app.state.rate_limiter = limiter_for(settings, database)
+    app.state.origin_book = OriginBook(database)
     # The Segment door's refusals, listed beside events on the live page.
     app.state.rejected_messages = rejected_since
     return app

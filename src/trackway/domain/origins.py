@@ -43,9 +43,13 @@ def parse_origin(text: str) -> str:
     return f"{scheme}://{host}{_port_part(text, parts, scheme)}"
 
 
-def allows(origins: Collection[str], origin: str) -> bool:
-    """Whether a page at `origin` may call, given an org's `origins`."""
-    return ANY in origins or origin in origins
+def allowed_as(origins: Collection[str], origin: str) -> str | None:
+    """What `Access-Control-Allow-Origin` says to a page at `origin`,
+    given the `origins` allowed: the origin itself when it is listed, `*`
+    when any origin is, else None (the page may not read the answer)."""
+    if origin in origins:
+        return origin
+    return ANY if ANY in origins else None
 
 
 def _port_part(text: str, parts: SplitResult, scheme: str) -> str:
