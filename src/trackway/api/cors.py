@@ -54,6 +54,10 @@ EXPOSED_HEADERS = (
     "X-Session-Id",
 )
 _ALLOWED = frozenset(name.lower() for name in ALLOWED_HEADERS)
+# A preflight's answer depends on all three.
+_PREFLIGHT_VARY = (
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+)
 _log = get_logger("trackway.cors")
 
 
@@ -136,11 +140,14 @@ def _is_preflight(method: str, headers: Headers) -> bool:
 async def _preflight(book: OriginBook, headers: Headers) -> Response:
     origin = headers["origin"]
     allowed = await book.allowed_for_any(origin)
-    refusal = _refusal(origin, allowed, headers)
-    vary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+    if allowed is None:
+        return _refused(
+            f"no org lets pages at {origin} call this endpoint; allow the origin"
+            f" with: trackway orgs origins add ORG {origin}"
+        )
+    refusal = _refusal(headers)
     if refusal is not None:
-        return error_response(Forbidden(Problem(refusal)), {"Vary": vary})
-    assert allowed is not None
+        return _refused(refusal)
     return Response(
         status_code=204,
         headers={
@@ -148,18 +155,13 @@ async def _preflight(book: OriginBook, headers: Headers) -> Response:
             "Access-Control-Allow-Methods": "POST",
             "Access-Control-Allow-Headers": ", ".join(ALLOWED_HEADERS),
             "Access-Control-Max-Age": str(MAX_AGE_S),
-            "Vary": vary,
+            "Vary": _PREFLIGHT_VARY,
         },
     )
 
 
-def _refusal(origin: str, allowed: str | None, headers: Headers) -> str | None:
-    """Why the preflight is refused; None when it is not."""
-    if allowed is None:
-        return (
-            f"no org lets pages at {origin} call this endpoint; allow the origin"
-            f" with: trackway orgs origins add ORG {origin}"
-        )
+def _refusal(headers: Headers) -> str | None:
+    """What the preflight asks for that is not allowed; None if nothing."""
     method = headers["access-control-request-method"].strip()
     if method != "POST":
         return f"{method} is not allowed from a browser here; only POST is"
@@ -169,6 +171,10 @@ def _refusal(origin: str, allowed: str | None, headers: Headers) -> str | None:
             accepted = ", ".join(ALLOWED_HEADERS)
             return f"the header {name} is not accepted here; these are: {accepted}"
     return None
+
+
+def _refused(detail: str) -> Response:
+    return error_response(Forbidden(Problem(detail)), {"Vary": _PREFLIGHT_VARY})
 
 
 async def _add_cors(
