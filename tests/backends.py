@@ -6,6 +6,9 @@ the tests may connect to (they create and drop their own databases beside
 it). Without the variable that half is skipped, unless
 `TRACKWAY_TEST_REQUIRE_POSTGRES=1` asks for a failure instead, as CI does.
 
+Tests of the rate limit's Redis counter need a Redis at 127.0.0.1:6379;
+they skip without one, unless `TRACKWAY_TEST_REQUIRE_REDIS=1` (CI).
+
 Each PostgreSQL test copies a template database migrated once per run, which
 takes a few milliseconds instead of running the migrations again.
 """
@@ -16,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
@@ -29,6 +33,26 @@ HOW_TO_RUN = (
     f"PostgreSQL tests need a server: set {POSTGRES_URL}="
     "postgresql://postgres@127.0.0.1:5432/postgres (see README, Development)"
 )
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+REQUIRE_REDIS = "TRACKWAY_TEST_REQUIRE_REDIS"
+
+
+def require_redis() -> str:
+    """The URL of the test Redis; skips (or fails, with
+    TRACKWAY_TEST_REQUIRE_REDIS=1 as in CI) when it does not answer."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        reason = f"Redis does not answer at {REDIS_URL} ({type(error).__name__})"
+        if os.environ.get(REQUIRE_REDIS) == "1":
+            pytest.fail(f"{REQUIRE_REDIS}=1 but {reason}")
+        pytest.skip(f"{reason}; start redis-server to run these tests")
+    finally:
+        client.close()
+    return REDIS_URL
 
 
 def is_setting(name: str) -> bool:

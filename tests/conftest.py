@@ -4,14 +4,22 @@
 once on SQLite and once on PostgreSQL; see `backends.py`.
 """
 
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
-from backends import BACKENDS, PostgresDatabases, fresh_url, require_postgres
+from backends import (
+    BACKENDS,
+    PostgresDatabases,
+    fresh_url,
+    require_postgres,
+    require_redis,
+)
 from harness import Api, make_api
 from live import Server, running_server
 from trackway.store.database import Database
@@ -82,6 +90,18 @@ def postgres_database_url(postgres_databases: PostgresDatabases) -> Iterator[str
     url = postgres_databases.blank()
     yield url
     postgres_databases.drop(url)
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix on the test Redis of this test's own, whose keys are
+    deleted when it ends (the server is shared with other runs)."""
+    client = redis.Redis.from_url(require_redis())
+    prefix = f"trackway-test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    for key in client.scan_iter(match=f"{prefix}*"):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture

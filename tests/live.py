@@ -59,7 +59,7 @@ def running_server(
 
     `key`: the key printed when the database was first served, for a
     server started again on it (only the first start prints one).
-    `settings`: TRACKWAY_* variables for the server, such as timeouts.
+    `settings`: more TRACKWAY_* variables for the server, such as timeouts.
     """
     environ = {**environment(database_url), **(settings or {})}
     port = free_port()

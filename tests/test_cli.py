@@ -210,11 +210,13 @@ def test_keys_list_shows_keys_without_their_secrets(url: str, db: Database) -> N
         "ORG",
         "NAME",
         "ROLES",
+        "RATE",
+        "LIMIT",
         "CREATED",
         "EXPIRES",
         "REVOKED",
     ]
-    assert row.split()[:4] == [key[3:27], "acme", "web", roles.TRACKING]
+    assert row.split()[:5] == [key[3:27], "acme", "web", roles.TRACKING, "org's"]
     assert key[28:] not in result.stdout
 
 

@@ -15,6 +15,9 @@ def test_empty_environment_gives_the_documented_defaults() -> None:
     assert settings.anonymous_retention_days == 30
     assert settings.dedupe_window_hours == 24
     assert settings.rate_limit == 0
+    assert settings.rate_limit_store == "memory"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.redis_key_prefix == "trackway:"
     assert settings.meta_rules == "kustomer"
     assert settings.default_phone_region is None
     assert settings.log_level == "info"
@@ -66,6 +69,8 @@ def test_flag_left_unset_keeps_the_variable() -> None:
         ("TRACKWAY_ANONYMOUS_RETENTION_DAYS", "1.5"),
         ("TRACKWAY_DEDUPE_WINDOW_HOURS", "0"),
         ("TRACKWAY_RATE_LIMIT", "-1"),
+        ("TRACKWAY_RATE_LIMIT_STORE", "memcached"),
+        ("TRACKWAY_RATE_LIMIT_STORE", "postgresql"),  # on the SQLite default
         ("TRACKWAY_META_RULES", "loose"),
         ("TRACKWAY_DEFAULT_PHONE_REGION", "XX"),
         ("TRACKWAY_LOG_LEVEL", "loud"),
@@ -83,3 +88,22 @@ def test_bad_value_is_refused_naming_the_variable(variable: str, value: str) -> 
 def test_bad_flag_is_refused_naming_its_variable() -> None:
     with pytest.raises(SettingsError, match=r"^TRACKWAY_SESSION_GAP_MINUTES: "):
         load_settings({}, session_gap_minutes=0)
+
+
+def test_a_redis_store_needs_a_redis_url() -> None:
+    environ = {
+        "TRACKWAY_RATE_LIMIT_STORE": "redis",
+        "TRACKWAY_REDIS_URL": "http://cache:6379",
+    }
+
+    with pytest.raises(SettingsError, match=r"^TRACKWAY_REDIS_URL: .*redis://"):
+        load_settings(environ)
+
+
+def test_a_postgresql_store_counts_in_a_postgresql_database() -> None:
+    environ = {
+        "TRACKWAY_RATE_LIMIT_STORE": "postgresql",
+        "TRACKWAY_DATABASE_URL": "postgresql://db/trackway",
+    }
+
+    assert load_settings(environ).rate_limit_store == "postgresql"

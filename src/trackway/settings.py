@@ -6,6 +6,7 @@ A bad value stops start-up with a message naming the variable.
 import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 import phonenumbers
@@ -13,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from trackway.domain.policy import Policy
+from trackway.domain.ratelimit import MAX_LIMIT
 from trackway.store.backpressure import Limits
 
 PREFIX = "TRACKWAY_"
@@ -40,7 +42,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_gap_minutes: Positive = 30
     anonymous_retention_days: Positive = 30
     dedupe_window_hours: Positive = 24
-    rate_limit: Annotated[int, msgspec.Meta(ge=0)] = 0
+    rate_limit: Annotated[int, msgspec.Meta(ge=0, le=MAX_LIMIT)] = 0
+    # Where calls are counted: "memory" is this process alone; "redis" and
+    # "postgresql" hold one count for every process and machine.
+    rate_limit_store: Literal["memory", "redis", "postgresql"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Starts every key Trackway writes, so servers can share one Redis.
+    redis_key_prefix: Annotated[str, msgspec.Meta(max_length=128)] = "trackway:"
     meta_rules: Literal["kustomer", "lenient"] = "kustomer"
     default_phone_region: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -93,6 +101,7 @@ def load_settings(
     settings = msgspec.convert(raw, Settings, strict=False)
     _check_phone_region(settings.default_phone_region)
     _check_database_url(settings.database_url)
+    _check_rate_limit_store(settings)
     return settings
 
 
@@ -107,6 +116,24 @@ def _check_database_url(url: str) -> None:
             f"{name}: Trackway stores data in SQLite (sqlite:///path/to/file.db) "
             f"or PostgreSQL (postgresql://user@host/db), not {backend}"
         )
+
+
+def _check_rate_limit_store(settings: Settings) -> None:
+    name = env_name("rate_limit_store")
+    if settings.rate_limit_store == "postgresql":
+        backend = make_url(settings.database_url).get_backend_name()
+        if backend != "postgresql":
+            raise SettingsError(
+                f"{name}: postgresql counts in the server's database, which is"
+                f" {backend} here; use memory (one process) or redis"
+            )
+    if settings.rate_limit_store == "redis":
+        scheme = urlsplit(settings.redis_url).scheme
+        if scheme not in ("redis", "rediss", "unix"):
+            raise SettingsError(
+                f"{env_name('redis_url')}: {settings.redis_url!r} is not a Redis"
+                " URL such as redis://127.0.0.1:6379/0"
+            )
 
 
 def _check_phone_region(region: str | None) -> None:

@@ -25,6 +25,7 @@ from trackway.api.errors import (
 )
 from trackway.api.middleware import RequestLogMiddleware
 from trackway.domain.errors import Invalid, Problem, TrackwayError, Unavailable
+from trackway.domain.ratelimit import Quota
 from trackway.logs import configure_logging
 from trackway.metrics import REGISTRY
 from trackway.settings import Settings
@@ -317,7 +318,7 @@ class TestErrorBodies:
         ) == ("unavailable", "Service Unavailable")
 
     def test_rate_limited_is_429_with_the_rate_limit_headers(self) -> None:
-        error = RateLimited(limit=300, reset_at_s=1_796_292_060, retry_after_s=12)
+        error = RateLimited(Quota(300, 301, 1_796_292_060, now_s=1_796_292_048.5))
 
         response = error_response(error, {"X-Extra": "1"})
 

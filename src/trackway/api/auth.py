@@ -26,7 +26,8 @@ async def require(request: Request, roles: Iterable[str]) -> Principal:
     Raises Unauthorized (401) for a missing, malformed, unknown, revoked or
     expired key, and Forbidden (403) for a valid key without any of `roles`.
     Once the key is known, `request.state.org_id` names its org for the log,
-    and the org's rate limit counts the request (429 past it).
+    and the rate limit of the org, or the key's own, counts the request
+    (429 past it), whether or not the key holds the role.
     """
     return await authorise(request, bearer_token(request), roles)
 
@@ -39,7 +40,7 @@ async def authorise(request: Request, token: str, roles: Iterable[str]) -> Princ
         raise BearerRefused(REFUSED, invalid=True)
 
     request.scope.setdefault("state", {})["org_id"] = principal.org_id
-    request.app.state.rate_limiter.check(principal.org_id)
+    await request.app.state.rate_limiter.check(request.scope, principal)
 
     accepted = frozenset(roles)
     if not principal.holds_any(accepted):

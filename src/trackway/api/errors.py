@@ -22,9 +22,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from trackway.api.middleware import REQUEST_ID_HEADER, request_id_of
+from trackway.api.middleware import REQUEST_ID_HEADER, quota_of, request_id_of
 from trackway.api.schemas import ErrorBody, ErrorObject, ErrorSource
 from trackway.domain.errors import Problem, TrackwayError
+from trackway.domain.ratelimit import Quota
 from trackway.logs import get_logger
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -52,19 +53,26 @@ _log = get_logger("trackway.api")
 
 
 class RateLimited(TrackwayError):
-    """The org used up its requests for this minute (SPEC 3)."""
+    """The org, or a key with a limit of its own, used up its requests for
+    this minute (SPEC 3)."""
 
     status, code = 429, "rate_limited"
 
-    def __init__(self, limit: int, reset_at_s: int, retry_after_s: int) -> None:
-        detail = f"more than {limit} requests a minute; retry in {retry_after_s} s"
+    def __init__(self, quota: Quota) -> None:
+        wait = quota.retry_after_s
+        detail = f"more than {quota.limit} requests a minute; retry in {wait} s"
         super().__init__(Problem(detail))
-        self.headers = {
-            "Retry-After": str(retry_after_s),
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(reset_at_s),
-        }
+        self.headers = {"Retry-After": str(wait), **rate_limit_headers(quota)}
+
+
+def rate_limit_headers(quota: Quota) -> dict[str, str]:
+    """What every answer to a counted call says about its allowance;
+    the reset is the window's end in epoch seconds."""
+    return {
+        "X-RateLimit-Limit": str(quota.limit),
+        "X-RateLimit-Remaining": str(quota.remaining),
+        "X-RateLimit-Reset": str(quota.reset_at_s),
+    }
 
 
 class BodyTimedOut(TrackwayError):
@@ -174,6 +182,10 @@ async def _on_unexpected(request: Request, error: Exception) -> Response:
     _log.error("unhandled_exception", request_id=request_id, exc_info=error)
     body = error_body(500, "internal_error", (Problem(_INTERNAL_DETAIL),))
     headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
+    # This answer leaves past the middleware, so it adds their headers.
+    quota = quota_of(request.scope)
+    if quota is not None:
+        headers.update(rate_limit_headers(quota))
     return _respond(500, body, headers)
 
 

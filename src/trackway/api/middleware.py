@@ -14,10 +14,13 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trackway.domain.ids import new_id
+from trackway.domain.ratelimit import Quota
 from trackway.logs import get_logger
 from trackway.metrics import record_request
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# Where authentication leaves the caller's rate limit standing.
+QUOTA_STATE = "rate_quota"
 UNMATCHED = "unmatched"
 
 # Echoed back and logged, so only short plain tokens are trusted.
@@ -31,6 +34,12 @@ def request_id_of(scope: Scope) -> str | None:
     state = scope.get("state") or {}
     request_id = state.get("request_id")
     return request_id if isinstance(request_id, str) else None
+
+
+def quota_of(scope: Scope) -> Quota | None:
+    """The caller's rate limit standing, once its call was counted."""
+    quota = (scope.get("state") or {}).get(QUOTA_STATE)
+    return quota if isinstance(quota, Quota) else None
 
 
 def route_template(scope: Scope) -> str | None:

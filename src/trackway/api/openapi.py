@@ -39,7 +39,7 @@ _ERRORS = {
     ),
     413: ("PayloadTooLarge", "The body (inflated) is larger than the limit."),
     415: ("UnsupportedMediaType", "Content-Type or Content-Encoding refused."),
-    429: ("RateLimited", "The org made too many requests this minute."),
+    429: ("RateLimited", "The org, or a key with its own limit, used up this minute."),
     503: ("Unavailable", "Storage does not answer; retry after a pause."),
 }
 _ERROR_HEADERS = {
@@ -53,7 +53,7 @@ _ERROR_HEADERS = {
 }
 _HEADERS = {
     "Retry-After": "Seconds to wait before trying again.",
-    "X-RateLimit-Limit": "Requests allowed per minute for the org.",
+    "X-RateLimit-Limit": "Requests a minute for the org, or for the key alone.",
     "X-RateLimit-Remaining": "Requests left in the current minute.",
     "X-RateLimit-Reset": "When the minute ends, in epoch seconds.",
     "X-Tracking-Id": "The visitor the event was recorded for.",

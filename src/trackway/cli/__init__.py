@@ -6,7 +6,7 @@ here; a new command is a function in its own module and one line below.
 
 import typer
 
-from trackway.cli import accounts, exports, imports, rejected, send, server
+from trackway.cli import accounts, exports, imports, origins, rejected, send, server
 
 app = typer.Typer(
     name="trackway",
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.command("serve")(server.serve)
 app.add_typer(server.db_app, name="db")
 app.add_typer(accounts.orgs_app, name="orgs")
+accounts.orgs_app.add_typer(origins.origins_app, name="origins")
 app.add_typer(accounts.keys_app, name="keys")
 app.add_typer(send.send_app, name="send")
 app.add_typer(rejected.rejected_app, name="rejected")

@@ -14,9 +14,10 @@ from trackway.cli.common import (
     print_table,
 )
 from trackway.domain.errors import Conflict, Invalid, NotFound
+from trackway.domain.ratelimit import MAX_LIMIT
 from trackway.domain.roles import ALL_ROLES, TRACKING, unknown_roles
 from trackway.domain.times import now_ms, parse_datetime
-from trackway.store import accounts
+from trackway.store import accounts, origins
 from trackway.store.database import Database
 
 orgs_app = typer.Typer(no_args_is_help=True, help="Manage orgs (tenants).")
@@ -25,6 +26,17 @@ keys_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 EVERY_ROLE = "all"
 ROLE_CHOICES = ", ".join([EVERY_ROLE, *sorted(ALL_ROLES)])
 
+RateLimit = Annotated[
+    int | None,
+    typer.Option(
+        "--rate-limit",
+        min=0,
+        max=MAX_LIMIT,
+        help="Requests per minute for this key alone, instead of its org's"
+        " limit; 0: no limit.",
+        show_default=False,
+    ),
+]
 OrgName = Annotated[str, typer.Option("--org", help="Name of the org.")]
 Roles = Annotated[
     list[str] | None,
@@ -60,12 +72,20 @@ def list_orgs(database_url: DatabaseUrl = None) -> None:
 
     with open_database(settings) as database:
         orgs = accounts.list_orgs(database)
+        allowed = origins.allowed_origins(database)
 
     if not orgs:
         typer.echo("no orgs yet; create one with: trackway orgs create NAME")
         return
-    rows = [[org.org_id, org.name, moment(org.created_at)] for org in orgs]
-    print_table(["ORG ID", "NAME", "CREATED"], rows)
+    rows = [
+        [org.org_id, org.name, moment(org.created_at), _origins(allowed, org)]
+        for org in orgs
+    ]
+    print_table(["ORG ID", "NAME", "CREATED", "ORIGINS"], rows)
+
+
+def _origins(allowed: dict[str, frozenset[str]], org: accounts.Org) -> str:
+    return ",".join(sorted(allowed.get(org.org_id, ()))) or "-"
 
 
 @keys_app.command("create")
@@ -77,6 +97,7 @@ def create_key(
         str | None,
         typer.Option(help="ISO date-time from which the key stops working."),
     ] = None,
+    rate_limit: RateLimit = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an API key and print it, and only it, on stdout.
@@ -89,7 +110,7 @@ def create_key(
 
     with open_database(settings) as database:
         org_id = org_id_of(database, org)
-        key = accounts.create_key(database, org_id, roles, name, expiry)
+        key = accounts.create_key(database, org_id, roles, name, expiry, rate_limit)
 
     typer.echo(key)
     typer.echo(
@@ -119,7 +140,8 @@ def list_keys(
             f" trackway keys create --org NAME --role {TRACKING}"
         )
         return
-    header = ["KEY ID", "ORG", "NAME", "ROLES", "CREATED", "EXPIRES", "REVOKED"]
+    header = ["KEY ID", "ORG", "NAME", "ROLES", "RATE LIMIT"]
+    header += ["CREATED", "EXPIRES", "REVOKED"]
     print_table(header, [_key_row(key) for key in keys])
 
 
@@ -135,6 +157,48 @@ def revoke_key(key_id: str, database_url: DatabaseUrl = None) -> None:
             fail(f"{error}; see the keys with: trackway keys list")
 
     typer.echo(f"revoked key {key_id}")
+
+
+@keys_app.command("rate-limit")
+def set_rate_limit(
+    key_id: str,
+    limit: Annotated[
+        int | None,
+        typer.Argument(
+            min=0,
+            max=MAX_LIMIT,
+            help="Requests per minute for this key alone; 0: no limit.",
+            show_default=False,
+        ),
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Count the key under its org's limit.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Give a key a rate limit of its own, or --clear it.
+
+    A key with its own limit is counted alone: its calls neither spend
+    nor wait on the org's allowance (TRACKWAY_RATE_LIMIT).
+    """
+    if clear == (limit is not None):
+        fail("give either a LIMIT (requests per minute) or --clear", USAGE)
+    settings = load(database_url)
+
+    with open_database(settings) as database:
+        try:
+            accounts.set_key_rate_limit(database, key_id, limit)
+        except NotFound as error:
+            fail(f"{error}; see the keys with: trackway keys list")
+
+    typer.echo(f"key {key_id}: rate limit {shown_limit(limit)}")
+
+
+def shown_limit(limit: int | None) -> str:
+    """A key's rate limit as `keys list` shows it."""
+    if limit is None:
+        return "org's"
+    return "none" if limit == 0 else f"{limit}/min"
 
 
 def _chosen_roles(names: list[str]) -> frozenset[str]:
@@ -175,6 +239,7 @@ def _key_row(key: accounts.KeyInfo) -> list[str]:
         key.org_name,
         key.name or "-",
         ",".join(sorted(key.roles)),
+        shown_limit(key.rate_limit),
         moment(key.created_at),
         moment(key.expires_at),
         moment(key.revoked_at),

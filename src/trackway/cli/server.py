@@ -40,6 +40,7 @@ def serve(
     orgs, creates org `default` and prints its first API key."""
     settings = load(database_url)
     _check_workers(settings, workers)
+    _warn_of_a_limit_per_process(settings, workers)
     _check_port_free(host, port)
 
     # Imported here so the other commands start without the web stack.
@@ -93,6 +94,21 @@ def _check_workers(settings: Settings, workers: int) -> None:
             "Use --workers 1, or TRACKWAY_DATABASE_URL=postgresql://...",
             USAGE,
         )
+
+
+def _warn_of_a_limit_per_process(settings: Settings, workers: int) -> None:
+    # Keys with limits of their own are not looked for: serve reads no keys.
+    if workers == 1 or settings.rate_limit == 0:
+        return
+    if settings.rate_limit_store != "memory":
+        return
+    store = env_name("rate_limit_store")
+    typer.echo(
+        f"warning: each of the {workers} processes counts the rate limit on its"
+        f" own, so together they admit up to {workers} times it; set {store}="
+        "redis or postgresql to count once for all",
+        err=True,
+    )
 
 
 @db_app.command("upgrade")

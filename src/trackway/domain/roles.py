@@ -59,11 +59,16 @@ DELETE_ROLES = frozenset({CUSTOMER_DELETE, ADMIN})
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the org and key a valid API key belongs to."""
+    """Who is calling: the org and key a valid API key belongs to.
+
+    `rate_limit`: the key's own requests per minute, which replaces the
+    org's for its calls; None when the org's limit applies.
+    """
 
     org_id: str
     key_id: str
     roles: frozenset[str]
+    rate_limit: int | None = None
 
     def holds_any(self, roles: Iterable[str]) -> bool:
         """True when the key holds at least one of `roles`."""

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Row, bindparam, select, text, update
 
 from trackway.domain.errors import Conflict, Invalid, NotFound, Problem
 from trackway.domain.ids import new_id
+from trackway.domain.ratelimit import check_limit
 from trackway.domain.roles import ALL_ROLES, Principal, unknown_roles
 from trackway.domain.times import now_ms
 from trackway.store.database import Database
@@ -60,6 +61,8 @@ class KeyInfo:
     created_at: int
     expires_at: int | None
     revoked_at: int | None
+    rate_limit: int | None
+    """Requests per minute of its own; None: the org's limit."""
 
 
 def create_org(db: Database, name: str) -> str:
@@ -101,20 +104,23 @@ def create_key(
     roles: Collection[str],
     name: str | None = None,
     expires_at: int | None = None,
+    rate_limit: int | None = None,
 ) -> str:
     """Create a key for the org and return it in plain text.
 
     The plain key exists only in the return value: show it once. Raises
-    Invalid for no roles, an unknown role or a name over 128 characters,
-    and NotFound for an unknown org.
+    Invalid for no roles, an unknown role, a name over 128 characters or
+    a rate limit out of range, and NotFound for an unknown org.
     """
     _check_roles(roles)
     if name is not None and len(name) > 128:
         raise Invalid(Problem("a key's name has at most 128 characters"))
+    if rate_limit is not None:
+        check_limit(rate_limit)
     with db.write() as connection:
         if not _org_exists(connection, org_id):
             raise NotFound(Problem(f"no org with id {org_id!r}"))
-        return _insert_key(connection, org_id, roles, name, expires_at)
+        return _insert_key(connection, org_id, roles, name, expires_at, rate_limit)
 
 
 def list_keys(db: Database, org_id: str | None = None) -> list[KeyInfo]:
@@ -146,6 +152,24 @@ def revoke_key(db: Database, key_id: str) -> None:
         )
 
 
+def set_key_rate_limit(db: Database, key_id: str, rate_limit: int | None) -> None:
+    """Give the key its own requests per minute, or with None hand it
+    back to the org's limit. Raises Invalid for a limit out of range and
+    NotFound when no key has this id."""
+    if rate_limit is not None:
+        check_limit(rate_limit)
+    with db.write() as connection:
+        if not _set_rate_limit(connection, key_id, rate_limit):
+            raise NotFound(Problem(f"no key with id {key_id!r}"))
+
+
+def _set_rate_limit(connection: Connection, key_id: str, limit: int | None) -> bool:
+    """Whether a key with this id was there to change."""
+    query = update(api_keys).where(api_keys.c.key_id == key_id)
+    result = connection.execute(query.values(rate_limit=limit))
+    return result.rowcount > 0
+
+
 def authenticate(db: Database, token: str) -> Principal | None:
     """The principal a key stands for; None unless it is valid right now.
 
@@ -163,8 +187,12 @@ def authenticate(db: Database, token: str) -> Principal | None:
             continue
         if not _usable(row, now):
             return None
-        return Principal(row.org_id, row.key_id, frozenset(row.roles))
+        return _principal(row)
     return None
+
+
+def _principal(row: Row[Any]) -> Principal:
+    return Principal(row.org_id, row.key_id, frozenset(row.roles), row.rate_limit)
 
 
 def _usable(row: Row[Any], now: int) -> bool:
@@ -184,7 +212,7 @@ def key_principal(db: Database, org_id: str, key_id: str) -> Principal | None:
         row = connection.execute(query).first()
     if row is None or not _usable(row, now_ms()):
         return None
-    return Principal(row.org_id, row.key_id, frozenset(row.roles))
+    return _principal(row)
 
 
 def ensure_default_org(db: Database) -> str | None:
@@ -219,6 +247,7 @@ def _insert_key(
     roles: Collection[str],
     name: str | None,
     expires_at: int | None,
+    rate_limit: int | None = None,
 ) -> str:
     key_id = new_id()
     key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(SECRET_BYTES)}"
@@ -231,6 +260,7 @@ def _insert_key(
             roles=sorted(roles),
             created_at=now_ms(),
             expires_at=expires_at,
+            rate_limit=rate_limit,
         )
     )
     return key
@@ -284,4 +314,5 @@ def _key_info(row: Row[Any]) -> KeyInfo:
         created_at=row.created_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        rate_limit=row.rate_limit,
     )

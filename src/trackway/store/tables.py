@@ -34,6 +34,9 @@ orgs = Table(
     _org(),
     Column("name", String(128), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # The origins whose pages may call the tracking endpoints (CORS): a
+    # JSON list of "https://host[:port]" and "*"; null or [] for none.
+    Column("allowed_origins", JsonText, nullable=True),
     Index("ix_orgs_name", "name"),
 )
 
@@ -48,6 +51,9 @@ api_keys = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=True),
     Column("revoked_at", BigInteger, nullable=True),
+    # Requests per minute for calls with this key, counted for the key
+    # alone; null: the org's limit applies. 0: no limit for this key.
+    Column("rate_limit", Integer, nullable=True),
     Index("ix_api_keys_key_id", "key_id"),
 )
 
@@ -178,4 +184,16 @@ rejected_messages = Table(
     Column("reason", Text, nullable=False),
     Column("message", JsonText, nullable=True),  # a JSON null message
     Index("ix_rejected_messages_received", "org_id", "received_at"),
+)
+
+# Calls per one-minute window, for servers that count in PostgreSQL
+# (TRACKWAY_RATE_LIMIT_STORE=postgresql). subject: "org" for the org's
+# allowance, else the id of a key with a limit of its own.
+rate_counts = Table(
+    "rate_counts",
+    metadata,
+    _org(),
+    Column("subject", ID, primary_key=True),
+    Column("window_start", BigInteger, primary_key=True),
+    Column("count", Integer, nullable=False),
 )
