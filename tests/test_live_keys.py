@@ -27,6 +27,8 @@ WORKERS = 4
 # New connections needed, at most, before every worker has answered.
 MAX_CALLS = 400
 READ = "/v1/rejected"
+# The state column of /proc/net/tcp for an established connection.
+_ESTABLISHED = "01"
 
 pytestmark = [
     pytest.mark.live,
@@ -112,13 +114,14 @@ def _call(server: Server, key: str, workers: set[int]) -> tuple[int, int]:
     with httpx.Client(base_url=server.url, headers=headers) as http:
         response = http.get(READ)
         stream = response.extensions["network_stream"]
-        _, port = stream.get_extra_info("client_addr")
-        return _holder(port, workers), response.status_code
+        _, client_port = stream.get_extra_info("client_addr")
+        _, server_port = stream.get_extra_info("server_addr")
+        return _holder(server_port, client_port, workers), response.status_code
 
 
-def _holder(client_port: int, workers: set[int]) -> int:
+def _holder(server_port: int, client_port: int, workers: set[int]) -> int:
     """The worker holding the server end of the connection from `client_port`."""
-    inode = _server_socket(client_port)
+    inode = _server_socket(server_port, client_port)
     for pid in workers:
         for fd in os.listdir(f"/proc/{pid}/fd"):
             try:
@@ -130,12 +133,16 @@ def _holder(client_port: int, workers: set[int]) -> int:
     pytest.fail(f"no worker holds the connection from port {client_port}")
 
 
-def _server_socket(client_port: int) -> str:
-    """The inode of the accepted socket whose peer is `client_port`."""
-    wanted = f"0100007F:{client_port:04X}"
+def _server_socket(server_port: int, client_port: int) -> str:
+    """The inode of the server's established socket whose peer is
+    `client_port`. Both ends are matched: Linux gives the same ephemeral
+    port to connections bound elsewhere (a worker's to PostgreSQL, say),
+    and an earlier connection may linger, closed, with inode 0."""
+    local = f"0100007F:{server_port:04X}"
+    peer = f"0100007F:{client_port:04X}"
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        if fields[2] == wanted:
+        if fields[1:4] == [local, peer, _ESTABLISHED]:
             return fields[9]
     pytest.fail(f"no server socket for the connection from port {client_port}")
 
