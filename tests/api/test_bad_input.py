@@ -802,3 +802,19 @@ class TestHostileStrings:
 
         assert response.status_code == 200
         assert response.json()["data"]["id"] == customer_id_of(resource)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/customers/externalId=%00",
+        "/v1/customers/email=a%00b@example.com",
+        "/v1/customers/0123456789abcdef01234567/sessions/%00/events",
+        "/v1/customers/0123456789abcdef01234567/timeline?cursor=a%00",
+        "/console/customers?q=%00",
+        "/console/live?name=a%00",
+    ],
+)
+def test_a_nul_in_the_url_is_refused_on_every_backend(api: Api, url: str) -> None:
+    # PostgreSQL refuses NUL in text: without the check these were 500s.
+    assert_refused(api.get(url, api.read_key), 400)

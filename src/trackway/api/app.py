@@ -11,11 +11,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from trackway.api import customers, ops, rejected, segment, tracking
 from trackway.api.cors import CorsMiddleware, OriginBook
-from trackway.api.errors import exception_handlers
+from trackway.api.errors import error_response, exception_handlers
 from trackway.api.middleware import RequestLogMiddleware
 from trackway.api.ratelimit import RateLimitHeaders, limiter_for
 from trackway.console import console_routes
 from trackway.console.rejected import rejected_since
+from trackway.domain.errors import invalid
 from trackway.domain.policy import Policy
 from trackway.domain.times import now_ms
 from trackway.logs import configure_logging, get_logger
@@ -48,6 +49,29 @@ class IgnoreTrailingSlash:
         await self.app(scope, receive, send)
 
 
+class RefuseNulInUrl:
+    """A URL whose path or query holds a NUL (`%00`) is a 400.
+
+    No id or search term of Trackway can hold one, and PostgreSQL refuses
+    NUL in text, so without this a lookup would fail as a 500 there.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_nul(scope):
+            problem = invalid("the URL must not contain NUL characters (%00)")
+            await error_response(problem)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _has_nul(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
+
+
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """The Trackway server; it owns `database` unless one is handed in."""
     owned = database is None
@@ -78,6 +102,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         middleware=[
             Middleware(IgnoreTrailingSlash),
             Middleware(RequestLogMiddleware),
+            Middleware(RefuseNulInUrl),
             Middleware(RateLimitHeaders),
             Middleware(CorsMiddleware),
         ],

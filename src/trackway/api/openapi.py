@@ -391,7 +391,8 @@ def _responses(operation: Operation) -> dict[str, Any]:
     if operation.headers:
         success["headers"] = {h: _ref("headers", h) for h in operation.headers}
     responses = {str(operation.status): success}
-    for status in operation.errors:
+    # Any path may answer 400: a NUL in a URL is refused before routing.
+    for status in sorted({*operation.errors, 400}):
         responses[str(status)] = _ref("responses", _ERRORS[status][0])
     return responses
 
