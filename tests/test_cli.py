@@ -87,6 +87,25 @@ def test_orgs_create_with_a_bad_name_is_a_usage_error(url: str) -> None:
     assert "org name 'two words'" in result.stderr
 
 
+def test_keys_create_with_a_bad_name_is_a_usage_error(url: str, db: Database) -> None:
+    create_org(db, "acme")
+
+    result = run(
+        url,
+        "keys",
+        "create",
+        "--org",
+        "acme",
+        "--role",
+        "org.tracking",
+        "--name",
+        "n" * 200,
+    )
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: a key's name has at most 128")
+
+
 def test_orgs_list_shows_every_org(url: str, db: Database) -> None:
     create_org(db, "acme")
     create_org(db, "globex")

@@ -184,6 +184,14 @@ def test_key_name_over_128_characters_is_invalid(db: Database, org_id: str) -> N
         create_key(db, org_id, [roles.TRACKING], name="n" * 129)
 
 
+@pytest.mark.parametrize("name", ["two\nlines", "red \x1b[31m", "tab\there"])
+def test_key_name_with_a_control_character_is_invalid(
+    db: Database, org_id: str, name: str
+) -> None:
+    with pytest.raises(Invalid, match="control"):
+        create_key(db, org_id, [roles.TRACKING], name=name)
+
+
 def test_key_for_unknown_org_is_not_found(db: Database) -> None:
     with pytest.raises(NotFound):
         create_key(db, "0" * 24, [roles.TRACKING])

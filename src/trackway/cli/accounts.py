@@ -110,7 +110,10 @@ def create_key(
 
     with open_database(settings) as database:
         org_id = org_id_of(database, org)
-        key = accounts.create_key(database, org_id, roles, name, expiry, rate_limit)
+        try:
+            key = accounts.create_key(database, org_id, roles, name, expiry, rate_limit)
+        except Invalid as error:
+            fail(str(error), USAGE)
 
     typer.echo(key)
     typer.echo(

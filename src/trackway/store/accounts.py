@@ -110,11 +110,14 @@ def create_key(
 
     The plain key exists only in the return value: show it once. Raises
     Invalid for no roles, an unknown role, a name over 128 characters or
-    a rate limit out of range, and NotFound for an unknown org.
+    with a control character, a rate limit out of range, and NotFound for
+    an unknown org.
     """
     _check_roles(roles)
-    if name is not None and len(name) > 128:
-        raise Invalid(Problem("a key's name has at most 128 characters"))
+    if name is not None and (len(name) > 128 or not name.isprintable()):
+        # Listed in a table on a terminal: no line breaks or escapes.
+        detail = "a key's name has at most 128 characters, none of them control"
+        raise Invalid(Problem(f"{detail} characters"))
     if rate_limit is not None:
         check_limit(rate_limit)
     with db.write() as connection:
