@@ -154,6 +154,21 @@ def test_a_rejected_message_is_kept_without_its_write_key(api: Api) -> None:
     assert refusal["message"] == {"userId": "u-1"}
 
 
+def test_a_rejected_message_loses_a_write_key_nested_in_it(api: Api) -> None:
+    key = api.tracking_key
+    inner = {"userId": "u-1", "context": {"writeKey": key, "ip": "1.2.3.4"}}
+    body = {"writeKey": key, "batch": [{"type": "track", **inner}]}
+
+    api.client.post("/v1/batch", json=body)
+
+    [refusal] = rejected(api)
+    assert refusal["message"] == {
+        "type": "track",
+        "userId": "u-1",
+        "context": {"ip": "1.2.3.4"},
+    }
+
+
 def test_rejected_messages_need_a_reader_key(api: Api) -> None:
     response = api.get("/v1/rejected", api.tracking_key)
 

@@ -47,14 +47,23 @@ def decode_message(
     raw: JSON, index: int, kind: str | None, envelope: Envelope
 ) -> Message | Refusal:
     """The message at `index`; `kind` is the path's type for single calls."""
-    if isinstance(raw, dict):
-        # A refused message is kept and listed: never with the key.
-        raw = {k: v for k, v in raw.items() if k != "writeKey"}
+    # A refused message is kept and listed: never with the key.
+    raw = _without_write_keys(raw)
     try:
         return _decode(raw, index, kind, envelope)
     except Invalid as error:
         reason = "; ".join(p.detail for p in error.problems)
         return Refusal(index, reason, raw, _message_id_of(raw))
+
+
+def _without_write_keys(value: JSON) -> JSON:
+    """`value` without any `writeKey` member, however deep (some clients
+    put it in `context` too)."""
+    if isinstance(value, dict):
+        return {k: _without_write_keys(v) for k, v in value.items() if k != "writeKey"}
+    if isinstance(value, list):
+        return [_without_write_keys(v) for v in value]
+    return value
 
 
 def _decode(raw: JSON, index: int, kind: str | None, envelope: Envelope) -> Message:
