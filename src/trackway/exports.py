@@ -16,7 +16,7 @@ Times are ISO-8601 UTC with milliseconds; numbers in profiles and meta
 keep their digits exactly.
 """
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 import msgspec
@@ -175,6 +175,8 @@ def decode(line: bytes | str, org_id: str) -> Exported:
         return _record(parsed, org_id)
     except msgspec.DecodeError as error:
         raise FormatError(str(error)) from None
+    except InvalidOperation:
+        raise FormatError("a number's exponent is out of range") from None
     except Invalid as error:
         raise FormatError(error.problems[0].detail) from None
 

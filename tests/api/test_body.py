@@ -293,6 +293,23 @@ class TestStrictJson:
         assert Decimal(number.decode()) == body["a"]
         assert str(body["a"]) == str(Decimal(number.decode()))
 
+    @pytest.mark.parametrize(
+        "number",
+        [
+            b"1e9999999999999999999",
+            b"-0.1e9999999999999999999",
+            b"1e-99999999999999999999",
+        ],
+    )
+    def test_numbers_with_an_exponent_beyond_any_decimal_are_400(
+        self, number: bytes
+    ) -> None:
+        with pytest.raises(Invalid) as raised:
+            read(b'{"a": {"b": ' + number + b"}}")
+
+        detail = raised.value.problems[0].detail
+        assert detail == "body has a number whose exponent is out of range"
+
     @pytest.mark.parametrize("text", [rb'"\ud800"', rb'"\udc00x"', rb'"a\ud83d"'])
     def test_lone_surrogates_are_400(self, text: bytes) -> None:
         with pytest.raises(Invalid):

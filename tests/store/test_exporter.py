@@ -6,6 +6,8 @@ the restore's upserts too. Rows are made with tests/factories.py.
 
 from decimal import Decimal
 
+import pytest
+
 from factories import (
     MINUTE,
     ORG,
@@ -196,3 +198,10 @@ def _fields(customer: Customer) -> dict[str, object]:
             "modified_at", "last_seen_at",
         )
     }  # fmt: skip
+
+
+def test_a_line_with_a_number_beyond_any_decimal_is_a_format_error() -> None:
+    line = b'{"type": "event", "meta": {"aNum": 1e9999999999999999999}}'
+
+    with pytest.raises(exports.FormatError, match="exponent is out of range"):
+        exports.decode(line, "org")

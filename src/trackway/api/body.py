@@ -10,7 +10,7 @@ import math
 import re
 import zlib
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn, TypeVar
 
 import anyio
@@ -102,6 +102,10 @@ def decode_json(data: bytes, max_depth: int) -> Any:
         raise invalid(f"body is not valid JSON: {reason}") from None
     except RecursionError:
         raise invalid(f"body nests deeper than {max_depth} levels") from None
+    except InvalidOperation:
+        # Decimal takes exponents up to 18 digits; a longer one is no number
+        # any client means.
+        raise invalid("body has a number whose exponent is out of range") from None
     check_json(value, max_depth)
     return value
 
