@@ -141,6 +141,29 @@ def test_a_batch_over_500_kb_is_413_and_stores_nothing(api: Api) -> None:
     assert api.get("/v1/customers/externalId=u-1", api.read_key).status_code == 404
 
 
+def test_a_batch_of_more_than_1000_messages_is_400_and_stores_nothing(
+    api: Api,
+) -> None:
+    """A small body can hold many thousands of tiny messages; the cap
+    keeps one request from holding the writer for seconds."""
+    response = send_batch(api, [{"type": "track", **TRACK}] * 1_001 + [0] * 5_000)
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["detail"] == "batch must have at most 1000 items"
+    assert error["source"] == {"pointer": "/batch"}
+    assert api.get("/v1/customers/externalId=u-1", api.read_key).status_code == 404
+    assert rejected(api) == []
+
+
+def test_a_batch_of_1000_messages_is_stored_whole(api: Api) -> None:
+    messages = [{"type": "track", **TRACK, "messageId": f"m-{n}"} for n in range(1_000)]
+
+    response = send_batch(api, messages)
+
+    assert response.json() == {"success": True, "accepted": 1_000, "rejected": 0}
+
+
 def test_a_batch_message_over_32_kb_is_rejected_alone(api: Api) -> None:
     big = {"type": "track", **TRACK, "properties": {"text": "x" * 33_000}}
     small = {"type": "track", **TRACK}

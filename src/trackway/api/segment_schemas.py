@@ -13,6 +13,10 @@ from msgspec import Meta
 
 from trackway.api.schemas import ServerId, Time
 
+# Messages a batch may hold. Segment's libraries send 100 at most; 500 KB of
+# tiny messages would be many thousands, each written or kept as refused
+# in the one transaction of the request.
+MAX_BATCH_MESSAGES = 1_000
 MESSAGE_REF = "#/components/schemas/SegmentMessage"
 BATCH_ITEM = {
     "anyOf": [{"$ref": MESSAGE_REF}, {}],
@@ -64,6 +68,7 @@ class SegmentBatch(_Segment):
     batch: Annotated[
         list[Any],
         Meta(
+            max_length=MAX_BATCH_MESSAGES,
             description="Messages, each checked and stored on its own",
             # Any item is taken: one that is no SegmentMessage is refused
             # alone and counted in `rejected`, and the batch answers 200.
