@@ -267,6 +267,19 @@ def test_keys_revoke_stops_the_key(url: str, db: Database) -> None:
     assert list_keys(db)[0].revoked_at is not None
 
 
+def test_keys_revoke_takes_the_whole_key_and_never_prints_its_secret(
+    url: str, db: Database
+) -> None:
+    key = create_key(db, create_org(db, "acme"), [roles.TRACKING])
+
+    result = run(url, "keys", "revoke", key)
+
+    assert result.exit_code == 0
+    assert f"revoked key {key[3:27]}" in result.stdout
+    assert key not in result.stdout + result.stderr
+    assert authenticate(db, key) is None
+
+
 def test_keys_revoke_of_an_unknown_key_says_how_to_list_keys(url: str) -> None:
     result = run(url, "keys", "revoke", "0" * 24)
 

@@ -63,6 +63,18 @@ class TestKeyRateLimits:
         assert (zero, list_keys(database)[0].rate_limit) == (0, None)
         assert "rate limit org's" in cleared.stdout
 
+    def test_keys_rate_limit_takes_the_whole_key_and_prints_only_its_id(
+        self, database_url: str, database: Database
+    ) -> None:
+        key = create_key(database, create_org(database, "acme"), ["org.admin"])
+
+        result = run(database_url, "keys", "rate-limit", key, "60")
+
+        assert result.exit_code == 0
+        assert f"key {key[3:27]}: rate limit 60" in result.stdout
+        assert key not in result.stdout + result.stderr
+        assert list_keys(database)[0].rate_limit == 60
+
     @pytest.mark.parametrize("args", [[], ["5", "--clear"]])
     def test_keys_rate_limit_needs_a_limit_or_clear(
         self, database_url: str, args: list[str]

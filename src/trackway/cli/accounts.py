@@ -150,7 +150,9 @@ def list_keys(
 
 @keys_app.command("revoke")
 def revoke_key(key_id: str, database_url: DatabaseUrl = None) -> None:
-    """Revoke a key; calls with it are refused from now on."""
+    """Revoke a key, named by its id or the whole key; calls with it are
+    refused from now on."""
+    key_id = accounts.key_id_of(key_id)
     settings = load(database_url)
 
     with open_database(settings) as database:
@@ -179,13 +181,15 @@ def set_rate_limit(
     ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Give a key a rate limit of its own, or --clear it.
+    """Give a key (its id, or the whole key) a rate limit of its own, or
+    --clear it.
 
     A key with its own limit is counted alone: its calls neither spend
     nor wait on the org's allowance (TRACKWAY_RATE_LIMIT).
     """
     if clear == (limit is not None):
         fail("give either a LIMIT (requests per minute) or --clear", USAGE)
+    key_id = accounts.key_id_of(key_id)
     settings = load(database_url)
 
     with open_database(settings) as database:

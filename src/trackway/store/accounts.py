@@ -173,6 +173,13 @@ def _set_rate_limit(connection: Connection, key_id: str, limit: int | None) -> b
     return result.rowcount > 0
 
 
+def key_id_of(given: str) -> str:
+    """The key id that `given` names: a whole key stands for its id, so an
+    operator may paste the key itself (to revoke a leaked one, say)."""
+    match = _KEY.fullmatch(given.strip())
+    return given if match is None else match.group(1)
+
+
 def authenticate(db: Database, token: str) -> Principal | None:
     """The principal a key stands for; None unless it is valid right now.
 
