@@ -38,11 +38,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def load(database_url: str | None = None) -> Settings:
-    """Settings from TRACKWAY_* with the flag on top; exit 2 when bad."""
+    """Settings from TRACKWAY_*, with --database-url on top; exit 2 when
+    bad."""
     try:
         return load_settings(database_url=database_url)
     except SettingsError as error:
-        fail(f"{error} (fix the variable or the flag, then retry)", USAGE)
+        fail(f"{error} (fix it, then retry)", USAGE)
 
 
 def migrate(settings: Settings) -> None:
