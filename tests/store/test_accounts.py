@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from trackway.domain import roles
-from trackway.domain.errors import Conflict, Invalid, NotFound
+from trackway.domain.errors import Conflict, Invalid, NotFound, Unavailable
 from trackway.domain.ids import is_id
 from trackway.domain.times import now_ms
 from trackway.store.accounts import (
@@ -114,6 +114,31 @@ def test_revoked_key_does_not_authenticate(db: Database, org_id: str) -> None:
     revoke_key(db, key[3:27])
 
     assert authenticate(db, key) is None
+
+
+def test_key_revoked_by_another_process_is_refused_by_the_next_check(
+    db: Database, org_id: str
+) -> None:
+    key = create_key(db, org_id, [roles.TRACKING])
+    assert authenticate(db, key) is not None
+    other_process = Database(db.url)
+
+    revoke_key(other_process, key[3:27])
+
+    assert authenticate(db, key) is None
+    other_process.dispose()
+
+
+def test_a_key_check_on_a_database_that_cannot_be_read_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no-such-dir" / "trackway.db"
+    unreachable = Database(f"sqlite:///{missing}")
+
+    with pytest.raises(Unavailable):
+        authenticate(unreachable, "tw_" + "0" * 24 + "_" + "x" * 43)
+
+    unreachable.dispose()
 
 
 def test_expired_key_does_not_authenticate(db: Database, org_id: str) -> None:
