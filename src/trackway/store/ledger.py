@@ -20,6 +20,7 @@ from trackway.domain.model import (
     TrackingEvent,
     Visitor,
 )
+from trackway.store import prepared
 from trackway.store.rows import customer_from_row, session_from_row, visitor_from_row
 from trackway.store.tables import customers, events, identifiers, sessions, visitors
 
@@ -29,6 +30,17 @@ def upsert(connection: Connection, table: Table) -> Any:
     if connection.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def execute(
+    connection: Connection, statement: Any, parameters: dict[str, Any]
+) -> list[Any]:
+    """The rows of a prebuilt statement (none for most writes); on SQLite
+    through `prepared`, which spares the engine's per-call work."""
+    if connection.dialect.name == "sqlite":
+        return prepared.run(connection, statement, parameters)
+    result = connection.execute(statement, parameters)
+    return list(result) if result.returns_rows else []
 
 
 def insert_if_absent(
@@ -41,7 +53,7 @@ def insert_if_absent(
     tells the outcome on both backends (psycopg reports no rowcount here).
     """
     statement = _insert_if_absent(connection.dialect.name, table)
-    return connection.execute(statement, values).first() is not None
+    return bool(execute(connection, statement, values))
 
 
 @cache
@@ -160,7 +172,7 @@ _SESSION_AROUND = (
     .order_by(sessions.c.last_event_at.desc())
     .limit(1)
 )
-_LATEST_OF_CUSTOMER = select(func.max(events.c.published_at)).where(
+_LATEST_OF_CUSTOMER = select(func.max(events.c.published_at).label("latest")).where(
     events.c.org_id == bindparam("key_org"),
     events.c.tracking_id == bindparam("key_tracking"),
     _unindexed(events.c.customer_id) == bindparam("key_customer"),
@@ -178,9 +190,9 @@ class SqlLedger:
         found: dict[Identifier, str] = {}
         for identifier in wanted:
             key = _identifier_key(org_id, identifier)
-            owner = self.connection.execute(_OWNER, key).scalar()
-            if owner is not None:
-                found[identifier] = owner
+            rows = execute(self.connection, _OWNER, key)
+            if rows:
+                found[identifier] = rows[0].customer_id
         return found
 
     def claim(self, org_id: str, identifier: Identifier, customer_id: str) -> bool:
@@ -194,16 +206,16 @@ class SqlLedger:
 
     def release(self, org_id: str, identifier: Identifier, customer_id: str) -> None:
         key = _identifier_key(org_id, identifier)
-        self.connection.execute(_RELEASE, {**key, "key_customer": customer_id})
+        execute(self.connection, _RELEASE, {**key, "key_customer": customer_id})
 
     def customer(self, org_id: str, customer_id: str) -> Customer | None:
         query = _CUSTOMER.with_for_update() if self._locks else _CUSTOMER
         key = {"key_org": org_id, "key_customer": customer_id}
-        row = self.connection.execute(query, key).first()
-        return None if row is None else customer_from_row(row)
+        rows = execute(self.connection, query, key)
+        return customer_from_row(rows[0]) if rows else None
 
     def insert_customer(self, customer: Customer) -> None:
-        self.connection.execute(_INSERT_CUSTOMER, customer_values(customer))
+        execute(self.connection, _INSERT_CUSTOMER, customer_values(customer))
 
     def update_customer(self, customer: Customer) -> None:
         values = {
@@ -215,18 +227,18 @@ class SqlLedger:
             "modified_at": customer.modified_at,
             "trait_times": customer.trait_times,
         }
-        self.connection.execute(_UPDATE_CUSTOMER, values)
+        execute(self.connection, _UPDATE_CUSTOMER, values)
 
     def touch_customer(self, org_id: str, customer_id: str, seen_at: int) -> None:
         key = {"key_org": org_id, "key_customer": customer_id}
         seen = {"key_seen": seen_at, "last_seen_at": seen_at}
-        self.connection.execute(_TOUCH_CUSTOMER, {**key, **seen})
+        execute(self.connection, _TOUCH_CUSTOMER, {**key, **seen})
 
     def visitor(self, org_id: str, tracking_id: str) -> Visitor | None:
         query = _VISITOR.with_for_update() if self._locks else _VISITOR
         key = {"key_org": org_id, "key_tracking": tracking_id}
-        row = self.connection.execute(query, key).first()
-        return None if row is None else visitor_from_row(row)
+        rows = execute(self.connection, query, key)
+        return visitor_from_row(rows[0]) if rows else None
 
     def insert_visitor(self, visitor: Visitor) -> bool:
         return insert_if_absent(self.connection, visitors, _visitor_values(visitor))
@@ -234,7 +246,7 @@ class SqlLedger:
     def update_visitor(self, visitor: Visitor) -> None:
         key = {"key_org": visitor.org_id, "key_tracking": visitor.tracking_id}
         values = _visitor_values(visitor)
-        self.connection.execute(_UPDATE_VISITOR, {**values, **key})
+        execute(self.connection, _UPDATE_VISITOR, {**values, **key})
 
     def session(self, org_id: str, tracking_id: str, session_id: str) -> Session | None:
         key = {
@@ -242,8 +254,8 @@ class SqlLedger:
             "key_tracking": tracking_id,
             "key_session": session_id,
         }
-        row = self.connection.execute(_SESSION, key).first()
-        return None if row is None else session_from_row(row)
+        rows = execute(self.connection, _SESSION, key)
+        return session_from_row(rows[0]) if rows else None
 
     def session_around(
         self, org_id: str, tracking_id: str, at: int, gap: int
@@ -254,8 +266,8 @@ class SqlLedger:
             "key_from": at - gap,
             "key_to": at + gap,
         }
-        row = self.connection.execute(_SESSION_AROUND, key).first()
-        return None if row is None else session_from_row(row)
+        rows = execute(self.connection, _SESSION_AROUND, key)
+        return session_from_row(rows[0]) if rows else None
 
     def add_to_session(self, session: Session, at: int) -> Session:
         values = {
@@ -270,7 +282,7 @@ class SqlLedger:
         }
         extra = {"key_at": at, "key_customer": session.customer_id}
         statement = _COUNT_IN_SESSION[self.connection.dialect.name]
-        row = self.connection.execute(statement, {**values, **extra}).one()
+        [row] = execute(self.connection, statement, {**values, **extra})
         return session_from_row(row)
 
     def _least_greatest(self) -> tuple[Any, Any]:
@@ -280,21 +292,22 @@ class SqlLedger:
         return func.least, func.greatest
 
     def insert_event(self, event: TrackingEvent) -> None:
-        self.connection.execute(_INSERT_EVENT, event_values(event))
+        execute(self.connection, _INSERT_EVENT, event_values(event))
 
     def insert_change(self, record: ChangeRecord) -> None:
-        self.connection.execute(_INSERT_EVENT, change_values(record))
+        execute(self.connection, _INSERT_EVENT, change_values(record))
 
     def attribute_anonymous(
         self, org_id: str, tracking_id: str, customer_id: str, since: int
     ) -> None:
         key = {"key_org": org_id, "key_tracking": tracking_id}
         given = {**key, "key_since": since, "customer_id": customer_id}
-        self.connection.execute(_ATTRIBUTE_SESSIONS, given)
-        self.connection.execute(_ATTRIBUTE_EVENTS, given)
-        latest = self.connection.execute(
-            _LATEST_OF_CUSTOMER, {**key, "key_customer": customer_id}
-        ).scalar()
+        execute(self.connection, _ATTRIBUTE_SESSIONS, given)
+        execute(self.connection, _ATTRIBUTE_EVENTS, given)
+        [row] = execute(
+            self.connection, _LATEST_OF_CUSTOMER, {**key, "key_customer": customer_id}
+        )
+        latest = row.latest
         if latest is not None:
             self.touch_customer(org_id, customer_id, latest)
 
