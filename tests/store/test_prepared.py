@@ -24,6 +24,7 @@ CUSTOMER = {
     "last_seen_at": None,
     "trait_times": None,
 }
+INSERT = customers.insert()
 BY_ID = select(customers).where(
     customers.c.org_id == bindparam("key_org"),
     customers.c.customer_id == bindparam("key_customer"),
@@ -32,7 +33,7 @@ BY_ID = select(customers).where(
 
 def test_a_row_reads_by_column_name_with_json_decoded(database: Database) -> None:
     with database.write() as connection:
-        execute(connection, customers.insert(), CUSTOMER)
+        execute(connection, INSERT, CUSTOMER)
         key = {"key_org": ORG, "key_customer": "c" * 24}
 
         [row] = execute(connection, BY_ID, key)
@@ -44,21 +45,28 @@ def test_a_row_reads_by_column_name_with_json_decoded(database: Database) -> Non
 
 def test_a_write_returns_no_rows(database: Database) -> None:
     with database.write() as connection:
-        assert execute(connection, customers.insert(), CUSTOMER) == []
+        assert execute(connection, INSERT, CUSTOMER) == []
+
+
+COUNT_UNBOUND = select(func.count().label("n")).where(
+    func.coalesce(events.c.customer_id, "") == bindparam("key")
+)
 
 
 def test_a_literal_of_the_statement_needs_no_parameter(database: Database) -> None:
     """`coalesce(customer_id, '')` carries its '' as a bound value."""
-    unbound = func.coalesce(events.c.customer_id, "")
-    query = select(func.count().label("n")).where(unbound == bindparam("key"))
-
     with database.write() as connection:
-        [row] = execute(connection, query, {"key": ""})
+        [row] = execute(connection, COUNT_UNBOUND, {"key": ""})
 
     assert row.n == 0
 
 
+def test_a_parameter_left_out_is_refused(database: Database) -> None:
+    with pytest.raises(Exception, match="key"), database.read() as connection:
+        execute(connection, COUNT_UNBOUND, {})
+
+
 def test_a_duplicate_key_is_sqlalchemys_integrity_error(database: Database) -> None:
     with pytest.raises(IntegrityError), database.write() as connection:
-        execute(connection, customers.insert(), CUSTOMER)
-        execute(connection, customers.insert(), CUSTOMER)
+        execute(connection, INSERT, CUSTOMER)
+        execute(connection, INSERT, CUSTOMER)

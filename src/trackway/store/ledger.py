@@ -35,8 +35,8 @@ def upsert(connection: Connection, table: Table) -> Any:
 def execute(
     connection: Connection, statement: Any, parameters: dict[str, Any]
 ) -> list[Any]:
-    """The rows of a prebuilt statement (none for most writes); on SQLite
-    through `prepared`, which spares the engine's per-call work."""
+    """The rows of a statement built once (none for most writes); on
+    SQLite through `prepared`, which spares the engine's per-call work."""
     if connection.dialect.name == "sqlite":
         return prepared.run(connection, statement, parameters)
     result = connection.execute(statement, parameters)

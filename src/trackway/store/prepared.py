@@ -50,10 +50,16 @@ class Prepared:
         self.sql = str(compiled)
         names = list(compiled.positiontup or [])
         self._names = names
-        # Literals of the statement (`coalesce(x, '')`) travel as parameters.
-        self._literals = {name: compiled.binds[name].effective_value for name in names}
+        # Literals of the statement (`coalesce(x, '')`) travel as parameters;
+        # a parameter the caller must give is a KeyError when missing.
+        binds = [compiled.binds[name] for name in names]
+        self._literals = {
+            name: bind.effective_value
+            for name, bind in zip(names, binds, strict=True)
+            if not bind.required
+        }
         self._binds: list[Convert] = [
-            compiled.binds[name].type.bind_processor(dialect) for name in names
+            bind.type.bind_processor(dialect) for bind in binds
         ]
         columns = list(getattr(statement, "exported_columns", []))
         self._columns = [column.key for column in columns]
@@ -86,7 +92,11 @@ def run(
     connection: Connection, statement: ClauseElement, parameters: Mapping[str, Any]
 ) -> list[PreparedRow]:
     """Execute `statement` in the connection's transaction; its rows, if
-    it returns any (a SELECT, or RETURNING)."""
+    it returns any (a SELECT, or RETURNING).
+
+    For statements built once, as module constants: each one is compiled
+    on first use and kept for the life of the process.
+    """
     keys = tuple(parameters)
     prepared = _prepared.get((statement, keys))
     if prepared is None:
