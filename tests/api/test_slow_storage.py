@@ -5,15 +5,19 @@ The server bounds the writes that wait for storage and how long each waits;
 soon as it answers.
 """
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, func, select
 
+from backends import sqlite_url
 from harness import Api, make_api
 from trackway.store.backpressure import BUSY, Limits
+from trackway.store.migrate import upgrade
 from trackway.store.tables import events
 
 TIMEOUT_S = 0.5
@@ -99,3 +103,27 @@ def test_readyz_is_503_within_the_timeout_while_storage_hangs(
     assert hanging.headers["retry-after"] == "5"
     assert TIMEOUT_S <= waited < TIMEOUT_S + 1
     assert back.status_code == 200
+
+
+def test_readyz_is_503_while_another_process_keeps_sqlite_locked(
+    tmp_path: Path,
+) -> None:
+    """Reads still answer then, but no write can commit: not ready."""
+    url = sqlite_url(tmp_path)
+    upgrade(url)
+    other_process = sqlite3.connect(tmp_path / "trackway.db", isolation_level=None)
+    server = make_api(url, limits=Limits(TIMEOUT_S, 1))
+    api = next(server)
+
+    other_process.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    locked = api.client.get("/readyz")
+    waited = time.monotonic() - started
+    other_process.execute("ROLLBACK")
+    unlocked = api.client.get("/readyz")
+
+    server.close()
+    other_process.close()
+    assert locked.status_code == 503
+    assert waited < TIMEOUT_S + 1
+    assert unlocked.status_code == 200

@@ -253,7 +253,15 @@ class Database:
             yield connection
 
     def ping(self) -> bool:
+        """True when storage answers. On SQLite that means a write could
+        commit: the probe takes the write lock (after this process's own
+        writes), so a file another process keeps locked is not ready,
+        although reads of it still answer."""
         try:
+            if self.is_sqlite:
+                with self.write() as connection:
+                    connection.exec_driver_sql("SELECT 1")
+                return True
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
         except Exception:
