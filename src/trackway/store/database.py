@@ -258,11 +258,11 @@ class Database:
         writes), so a file another process keeps locked is not ready,
         although reads of it still answer."""
         try:
-            if self.is_sqlite:
-                with self.write() as connection:
-                    connection.exec_driver_sql("SELECT 1")
-                return True
-            with self.engine.connect() as connection:
+            # engine.connect() connects at once, so it stays inside the try.
+            probe: AbstractContextManager[Connection] = (
+                self.write() if self.is_sqlite else self.engine.connect()
+            )
+            with probe as connection:
                 connection.exec_driver_sql("SELECT 1")
         except Exception:
             return False
