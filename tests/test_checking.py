@@ -8,6 +8,7 @@ breaks off, and nothing at all left running once the import stops.
 import gzip
 import json
 import multiprocessing
+import threading
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,7 @@ def test_leaving_early_stops_the_child(tmp_path: Path) -> None:
 
     assert first.read == checking.CHUNK_ROWS
     assert multiprocessing.active_children() == []
+    assert "trackway-import-receive" not in [t.name for t in threading.enumerate()]
 
 
 def test_a_child_that_fails_fails_the_import_with_its_traceback() -> None:
@@ -127,7 +129,15 @@ def test_a_child_that_fails_fails_the_import_with_its_traceback() -> None:
     sender.send_bytes(checking._encode(Chunk(failed="Traceback: boom")))
 
     with pytest.raises(RuntimeError, match="boom"):
-        list(checking._received(receiver))
+        list(checking._received(checking._Ahead(receiver)))
+
+
+def test_a_child_that_dies_without_a_word_fails_the_import() -> None:
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    sender.close()
+
+    with pytest.raises(RuntimeError, match="stopped without a word"):
+        list(checking._received(checking._Ahead(receiver)))
 
 
 def test_a_meta_integer_beyond_64_bits_still_crosses_to_the_writer(

@@ -6,11 +6,16 @@ much as storing it. `chunks()` does that work for a stream of records;
 what came before, on a second core. The child reads the file as a stream
 and sends each chunk through a pipe, whose small buffer holds the child
 back whenever storing lags behind, so memory stays flat however long the
-file. Chunks come in the order of the file, either way.
+file. A thread of this process takes chunks off the pipe as they come, up
+to `AHEAD_CHUNKS`, so the child goes on checking while this one stores a
+batch, instead of stopping once the pipe's 64 KiB are full. Chunks come in
+the order of the file, either way.
 """
 
 import multiprocessing
 import pickle
+import queue
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +42,9 @@ from trackway.imports import (
 from trackway.store.importer import ImportRow, fewer_collections
 
 CHUNK_ROWS = 1000
+# Chunks received ahead of the one being stored: two import batches, so
+# checking never waits for storing (a chunk is about 300 KB).
+AHEAD_CHUNKS = 20
 # How long a child that was told to stop may take before it is killed.
 STOP_SECONDS = 5.0
 
@@ -110,9 +118,11 @@ def checked_in_child(
     )
     child.start()
     sender.close()
+    ahead = _Ahead(receiver)
     try:
-        yield _received(receiver)
+        yield _received(ahead)
     finally:
+        ahead.stop()
         receiver.close()
         child.join(STOP_SECONDS)
         if child.is_alive():
@@ -120,9 +130,61 @@ def checked_in_child(
             child.join()
 
 
-def _received(receiver: Connection) -> Iterator[Chunk]:
+class _Ahead:
+    """The child's chunks, as bytes, taken off the pipe by a thread.
+
+    `get()` returns them in order, then None once the child has closed
+    its end. After `stop()` the thread takes no more than the one it may
+    be receiving, so a child blocked on a full pipe gets a broken pipe
+    once the receiver is closed.
+    """
+
+    def __init__(self, receiver: Connection) -> None:
+        self._receiver = receiver
+        self._queue: queue.Queue[bytes | None] = queue.Queue(AHEAD_CHUNKS)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._receive, name="trackway-import-receive", daemon=True
+        )
+        self._thread.start()
+
+    def get(self) -> bytes | None:
+        return self._queue.get()
+
+    def stop(self) -> None:
+        """Stop the thread; the receiver may be closed once this returns.
+
+        A thread waiting on the pipe wakes when the child sends its next
+        chunk or ends, which a child that reads and checks always does.
+        """
+        self._stopped.set()
+        self._thread.join()
+
+    def _receive(self) -> None:
+        try:
+            while not self._stopped.is_set():
+                if not self._put(self._receiver.recv_bytes()):
+                    return
+        except (EOFError, OSError):
+            self._put(None)
+
+    def _put(self, data: bytes | None) -> bool:
+        """Queue `data` unless stopped first; False when stopped."""
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(data, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+
+def _received(ahead: _Ahead) -> Iterator[Chunk]:
     while True:
-        chunk = _decode(receiver.recv_bytes())
+        data = ahead.get()
+        if data is None:
+            raise RuntimeError("the process checking rows stopped without a word")
+        chunk = _decode(data)
         if chunk.failed is not None:
             raise RuntimeError(f"the process checking rows failed:\n{chunk.failed}")
         yield chunk
