@@ -39,6 +39,7 @@ from trackway.store.batch_writes import (
     customer_changes,
     event_row,
     is_duplicate,
+    list_parameters,
     named_sessions,
     session_values,
     statements,
@@ -46,7 +47,7 @@ from trackway.store.batch_writes import (
     visitor_values,
 )
 from trackway.store.bulk import Bulk
-from trackway.store.ledger import SqlLedger, customer_values
+from trackway.store.ledger import SqlLedger, customer_values, execute
 from trackway.store.rows import customer_from_row, session_from_row, visitor_from_row
 
 VisitorKey = tuple[str, str]
@@ -92,6 +93,7 @@ class BatchLedger(SqlLedger):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
         self._statements = statements(connection)
+        self._sqlite = connection.dialect.name == "sqlite"
         # None: known to be absent from the database.
         self._visitors: dict[VisitorKey, Visitor | None] = {}
         self._new_visitors: dict[VisitorKey, None] = {}
@@ -113,6 +115,17 @@ class BatchLedger(SqlLedger):
         self._clean: dict[VisitorKey, int] = {}
 
     # Reading ahead ---------------------------------------------------------
+
+    def stored_events(self, org_id: str, event_ids: list[str]) -> set[str]:
+        """Those of `event_ids` stored already."""
+        stored: set[str] = set()
+        for chunk in _chunks(event_ids):
+            params = {"org": org_id, "ids": chunk}
+            stored.update(
+                row.event_id
+                for row in self._rows(self._statements.stored_events, params)
+            )
+        return stored
 
     def prepare(self, org_id: str, expected: Expected, gap: int) -> None:
         """Read what the batch's rows will ask about, in a few queries."""
@@ -200,7 +213,7 @@ class BatchLedger(SqlLedger):
         for chunk in _chunks(tracking_ids):
             params = {"org": org_id, "ids": chunk, "since": since}
             for query in self._statements.anonymous:
-                unclean.update(self._scalars(query, params))
+                unclean.update(row.tracking_id for row in self._rows(query, params))
         for tracking_id in tracking_ids:
             if tracking_id not in unclean:
                 self._clean[(org_id, tracking_id)] = since
@@ -211,11 +224,10 @@ class BatchLedger(SqlLedger):
             known = self._sessions.setdefault(_visitor_key(session), {})
             known.setdefault(session.session_id, session)
 
-    def _rows(self, query: Select[Any], params: dict[str, Any]) -> Any:
-        return self.connection.execute(query, params)
-
-    def _scalars(self, query: Select[Any], params: dict[str, Any]) -> Any:
-        return self.connection.execute(query, params).scalars()
+    def _rows(self, query: Select[Any], params: dict[str, Any]) -> list[Any]:
+        if self._sqlite:
+            params = list_parameters(params)
+        return execute(self.connection, query, params)
 
     # Identifiers and customers --------------------------------------------
 
@@ -309,8 +321,8 @@ class BatchLedger(SqlLedger):
             if key in self._all_sessions:
                 return None
             params = {"org": org_id, "visitor": tracking_id, "session": session_id}
-            row = self._rows(self._statements.session, params).first()
-            known[session_id] = None if row is None else session_from_row(row)
+            rows = self._rows(self._statements.session, params)
+            known[session_id] = session_from_row(rows[0]) if rows else None
         return known[session_id]
 
     def session_around(

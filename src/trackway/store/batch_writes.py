@@ -1,9 +1,11 @@
 """What a batch ledger runs: its statements, built once per dialect, and
 the rows it hands them.
 
-Reads are SQLAlchemy statements with bound parameters (IN lists
-expanding), so executing one costs no statement building; writes are
-`Bulk` statements fed with plain values.
+Reads are SQLAlchemy statements with bound parameters, so executing one
+costs no statement building. An IN list is one parameter: on SQLite a
+JSON array that `json_each` unpacks, so each read has one text whatever
+the list's length and runs prepared; elsewhere an expanding parameter.
+Writes are `Bulk` statements fed with plain values.
 """
 
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ class Statements:
     so executing one costs no statement building."""
 
     visitors: Any
+    stored_events: Any
     sessions: Any
     window: Any
     session: Any
@@ -70,8 +73,9 @@ def statements(connection: Connection) -> Statements:
 
 
 def _build(connection: Connection) -> Statements:
-    locks = connection.dialect.name == "postgresql"
-    org, ids = _org_and_ids()
+    dialect = connection.dialect.name
+    org: BindParameter[str] = bindparam("org")
+    ids = listed(dialect, "ids")
     named_visitors = (
         select(visitors)
         .where(visitors.c.org_id == org, visitors.c.tracking_id.in_(ids))
@@ -82,7 +86,7 @@ def _build(connection: Connection) -> Statements:
         .where(customers.c.org_id == org, customers.c.customer_id.in_(ids))
         .order_by(customers.c.customer_id)
     )
-    if locks:
+    if dialect == "postgresql":
         named_visitors = named_visitors.with_for_update()
         named_customers = named_customers.with_for_update()
     of_visitors = select(sessions).where(
@@ -90,6 +94,9 @@ def _build(connection: Connection) -> Statements:
     )
     return Statements(
         visitors=named_visitors,
+        stored_events=select(events.c.event_id).where(
+            events.c.org_id == org, events.c.event_id.in_(ids)
+        ),
         sessions=of_visitors,
         window=of_visitors.where(
             sessions.c.last_event_at >= bindparam("low"),
@@ -103,10 +110,10 @@ def _build(connection: Connection) -> Statements:
         owners=select(identifiers).where(
             identifiers.c.org_id == org,
             identifiers.c.kind == bindparam("kind"),
-            identifiers.c.value.in_(bindparam("values", expanding=True)),
+            identifiers.c.value.in_(listed(dialect, "values")),
         ),
         customers=named_customers,
-        anonymous=_anonymous_queries(),
+        anonymous=_anonymous_queries(org, ids),
         insert_visitors=Bulk(connection, visitors.insert()),
         insert_identifiers=Bulk(connection, identifiers.insert()),
         insert_customers=Bulk(connection, customers.insert()),
@@ -146,15 +153,25 @@ def named_sessions(pairs: int) -> Any:
     )
 
 
-def _org_and_ids() -> tuple[BindParameter[str], BindParameter[list[str]]]:
-    return bindparam("org"), bindparam("ids", expanding=True)
+def listed(dialect: str, name: str) -> Any:
+    """The values of the list parameter `name`, for `column.in_()`."""
+    if dialect == "sqlite":
+        return select(func.json_each(bindparam(name)).table_valued("value").c.value)
+    return bindparam(name, expanding=True)
 
 
-def _anonymous_queries() -> tuple[Any, Any]:
+def list_parameters(params: dict[str, Any]) -> dict[str, Any]:
+    """`params` as SQLite's `listed` statements take them: lists as JSON."""
+    return {
+        name: encode(value) if isinstance(value, list) else value
+        for name, value in params.items()
+    }
+
+
+def _anonymous_queries(org: Any, ids: Any) -> tuple[Any, Any]:
     """The visitors among `ids` with an anonymous event, or an anonymous
     session, since `since`: those whose history an identity call may
     attribute. The coalesce keeps SQLite on the visitor indexes."""
-    org, ids = _org_and_ids()
     since: BindParameter[int] = bindparam("since")
     in_events = (
         select(events.c.tracking_id)
