@@ -43,7 +43,7 @@ from trackway.store.importer import ImportRow, fewer_collections
 
 CHUNK_ROWS = 1000
 # Chunks received ahead of the one being stored: two import batches, so
-# checking never waits for storing (a chunk is about 300 KB).
+# checking never waits for storing (a chunk is about 500 KB).
 AHEAD_CHUNKS = 20
 # How long a child that was told to stop may take before it is killed.
 STOP_SECONDS = 5.0

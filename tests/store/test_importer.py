@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from sqlalchemy import Row, Table, select
+from sqlalchemy import Connection, Row, Table, select
 
 from trackway.domain.calls import event_call, identity_call
 from trackway.domain.ids import is_id
@@ -17,7 +17,7 @@ from trackway.domain.resolution import RaceLost, resolve
 from trackway.domain.tracking import record_event
 from trackway.store import importer
 from trackway.store.accounts import create_org
-from trackway.store.batch_ledger import Expected
+from trackway.store.batch_ledger import Expected, Known
 from trackway.store.database import Database
 from trackway.store.importer import BatchLedger, ImportRow, import_rows
 from trackway.store.ledger import SqlLedger
@@ -369,6 +369,12 @@ def fresh(url: str) -> tuple[Database, str]:
 class _UnbufferedLedger(SqlLedger):
     """The plain ledger, each write made when the rules ask for it."""
 
+    def __init__(self, connection: Connection, known: Known | None = None) -> None:
+        super().__init__(connection)
+
+    def known(self) -> Known:
+        return Known()
+
     def prepare(self, org_id: str, expected: Expected, gap: int) -> None:
         pass
 
@@ -397,6 +403,34 @@ def test_holding_writes_until_the_batch_ends_stores_what_the_plain_ledger_would(
     assert expected == actual
     customers_made = 7
     assert len(actual["events"]) == len(mixed_rows()) + customers_made
+
+
+@pytest.mark.parametrize("writer", ["same database", "another database"])
+def test_a_write_between_batches_is_seen_by_the_next_batch(
+    database: Database, org_id: str, database_url: str, writer: str
+) -> None:
+    """A batch starts from what the one before knew only when nothing else
+    was written in between, on the import's connection or another."""
+    other = database if writer == "same database" else Database(database_url)
+    tab = {"name": "tab", "trackingId": "v1", "sessionId": "s2"}
+
+    def meanwhile(rows: int) -> None:
+        if len(tracking_events(database)) == 1:
+            with other.write() as connection:
+                call = event_call(tab, POLICY, T0 + MINUTE)
+                record_event(SqlLedger(connection), org_id, call, T0, POLICY)
+
+    rows = [row("home", T0, tracking="v1"), row("cart", T0 + 2 * MINUTE, tracking="v1")]
+    try:
+        import_rows(database, org_id, rows, POLICY, 1, meanwhile)
+    finally:
+        if other is not database:
+            other.dispose()
+
+    # The cart event joins the latest session around it, which only the
+    # write between the batches tells of.
+    sessions_of = {e.name: e.session_id for e in tracking_events(database)}
+    assert sessions_of == {"home": sessions_of["home"], "tab": "s2", "cart": "s2"}
 
 
 def test_the_batch_ledger_answers_reads_as_if_its_writes_were_made(

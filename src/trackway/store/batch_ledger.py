@@ -14,6 +14,12 @@ ledger answers exactly as `SqlLedger` would, only sooner. Claims and new
 visitors are written as plain inserts: when a concurrent writer took one
 meanwhile (PostgreSQL), the insert fails and the batch is retried whole
 (`RaceLost`). What is held is bounded by the batch.
+
+Once a batch is committed, what its ledger knows is the database's state
+for those keys (`known()`). The next batch may start from it (`Known`),
+reading only what it did not know, when nothing else was written in
+between; the caller checks that. It keeps only what its own rows ask
+about, so what is carried stays bounded by a batch too.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -79,6 +85,20 @@ class Expected:
     identified: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class Known:
+    """What a committed batch's ledger knew of the database: each entry is
+    a row as stored (None when absent), or a fact about a visitor's
+    sessions (all of them held, or all of those in a window)."""
+
+    visitors: dict[VisitorKey, Visitor | None] = field(default_factory=dict)
+    sessions: dict[VisitorKey, dict[str, Session | None]] = field(default_factory=dict)
+    all_sessions: set[VisitorKey] = field(default_factory=set)
+    windows: dict[VisitorKey, tuple[int, int]] = field(default_factory=dict)
+    customers: dict[CustomerKey, Customer | None] = field(default_factory=dict)
+    owners: dict[OwnerKey, str | None] = field(default_factory=dict)
+
+
 class BatchLedger(SqlLedger):
     """`SqlLedger` that answers from what one batch read, and holds its
     writes until `flush()`, to be called before the transaction commits.
@@ -90,8 +110,9 @@ class BatchLedger(SqlLedger):
     before deciding whether to write them, are copied.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, known: Known | None = None) -> None:
         super().__init__(connection)
+        self._known = known or Known()
         self._statements = statements(connection)
         self._sqlite = connection.dialect.name == "sqlite"
         # None: known to be absent from the database.
@@ -127,25 +148,89 @@ class BatchLedger(SqlLedger):
             )
         return stored
 
+    def known(self) -> Known:
+        """What this ledger knows of the database; only once flushed and
+        committed is that the database's state."""
+        return Known(
+            self._visitors,
+            self._sessions,
+            self._all_sessions,
+            self._windows,
+            self._customers,
+            self._owners,
+        )
+
     def prepare(self, org_id: str, expected: Expected, gap: int) -> None:
-        """Read what the batch's rows will ask about, in a few queries."""
+        """Take what the batch's rows will ask about from what is known,
+        and read the rest, in a few queries."""
         named = {visitor for visitor, _, _ in expected.visits}
-        self._read_visitors(org_id, sorted(named))
+        self._recall_visitors(org_id, named)
+        self._read_visitors(
+            org_id, sorted(t for t in named if self._unknown(org_id, t))
+        )
         fresh = [t for t in named if self._visitors[(org_id, t)] is None]
-        self._read_all_sessions(org_id, fresh)
+        self._read_all_sessions(
+            org_id, [t for t in fresh if (org_id, t) not in self._all_sessions]
+        )
         stored = {
             (visitor, session)
             for visitor, session, _ in expected.visits
-            if session is not None and self._visitors[(org_id, visitor)] is not None
+            if session is not None and self._unknown_session(org_id, visitor, session)
         }
         self._read_named_sessions(org_id, sorted(stored))
         times = [at for _, session, at in expected.visits if session is None]
         if times:
             gapped = {t for t, session, _ in expected.visits if session is None}
             window = (min(times) - gap, max(times) + gap)
-            self._read_window(org_id, sorted(gapped - set(fresh)), window)
+            uncovered = [t for t in gapped if not self._covered(org_id, t, window)]
+            self._read_window(org_id, sorted(uncovered), window)
+        self._recall_owners(org_id, expected.identifiers)
         self._read_owners(org_id, expected.identifiers)
         self._read_clean(org_id, expected.identified)
+
+    def _recall_visitors(self, org_id: str, named: set[str]) -> None:
+        """Take the known visitors among `named`, with what is known of
+        their sessions."""
+        known = self._known
+        for tracking_id in named:
+            key = (org_id, tracking_id)
+            if key in known.visitors:
+                self._visitors[key] = known.visitors[key]
+            if key in known.sessions:
+                self._sessions[key] = known.sessions[key]
+            if key in known.all_sessions:
+                self._all_sessions.add(key)
+            if key in known.windows:
+                self._windows[key] = known.windows[key]
+
+    def _recall_owners(self, org_id: str, wanted: set[Identifier]) -> None:
+        """Take the known owners of `wanted`, and those customers."""
+        known = self._known
+        for identifier in wanted:
+            key = (org_id, identifier)
+            if key not in known.owners:
+                continue
+            owner = self._owners[key] = known.owners[key]
+            if owner is not None and (org_id, owner) in known.customers:
+                self._customers[(org_id, owner)] = known.customers[(org_id, owner)]
+
+    def _unknown(self, org_id: str, tracking_id: str) -> bool:
+        return (org_id, tracking_id) not in self._visitors
+
+    def _unknown_session(self, org_id: str, tracking_id: str, session_id: str) -> bool:
+        """True when the visitor is stored and its session is not known."""
+        key = (org_id, tracking_id)
+        if self._visitors[key] is None or key in self._all_sessions:
+            return False
+        return session_id not in self._sessions.get(key, {})
+
+    def _covered(self, org_id: str, tracking_id: str, window: tuple[int, int]) -> bool:
+        """True when the visitor's sessions in `window` are all held."""
+        key = (org_id, tracking_id)
+        if key in self._all_sessions or self._visitors[key] is None:
+            return True
+        held = self._windows.get(key)
+        return held is not None and held[0] <= window[0] <= window[1] <= held[1]
 
     def _read_visitors(self, org_id: str, wanted: list[str]) -> None:
         query = self._statements.visitors
@@ -189,16 +274,23 @@ class BatchLedger(SqlLedger):
             self._windows[(org_id, tracking_id)] = window
 
     def _read_owners(self, org_id: str, wanted: set[Identifier]) -> None:
+        """The owners of those of `wanted` not known yet, and the customers
+        of all owners not known yet."""
+        unknown = {i for i in wanted if (org_id, i) not in self._owners}
         for kind in IdentifierKind:
-            values = sorted(i.value for i in wanted if i.kind is kind)
+            values = sorted(i.value for i in unknown if i.kind is kind)
             for chunk in _chunks(values):
                 params = {"org": org_id, "kind": kind.value, "values": chunk}
                 for row in self._rows(self._statements.owners, params):
                     found = Identifier(kind, row.value)
                     self._owners[(org_id, found)] = row.customer_id
-        for identifier in wanted:
+        for identifier in unknown:
             self._owners.setdefault((org_id, identifier), None)
-        owners = {o for o in self._owners.values() if o is not None}
+        owners = {
+            owner
+            for owner in self._owners.values()
+            if owner is not None and (org_id, owner) not in self._customers
+        }
         for chunk in _chunks(sorted(owners)):
             params = {"org": org_id, "ids": chunk}
             for row in self._rows(self._statements.customers, params):
@@ -442,6 +534,10 @@ class BatchLedger(SqlLedger):
             for (org_id, customer_id), at in sorted(self._seen.items())
         ]
         self._many(made.touch_customer, seen)
+        for key, at in self._seen.items():
+            customer = self._customers.get(key)
+            if customer is not None:
+                customer.last_seen_at = _later(customer.last_seen_at, at)
         self._changed_visitors.clear()
         self._changed_customers.clear()
         self._seen.clear()

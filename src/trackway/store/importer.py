@@ -20,15 +20,20 @@ One write transaction per batch: a batch is stored whole or not at all,
 and batches committed before a failure stay stored. Inside it, a
 `BatchLedger` first reads in a few queries what the batch's rows will ask
 about, answers the rules from memory, and writes what they did at the end
-of the batch, one executemany per kind of row.
+of the batch, one executemany per kind of row. On SQLite, what a batch's
+ledger knew once committed starts the next batch, which then reads only
+what it did not know, unless another connection wrote in between.
 """
 
 import gc
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from itertools import islice
+
+from sqlalchemy import Connection
 
 from trackway import metrics
 from trackway.domain.model import EventCall, Identifier, IdentityCall
@@ -37,7 +42,7 @@ from trackway.domain.ports import Ledger
 from trackway.domain.resolution import RaceLost, Resolution, resolve
 from trackway.domain.times import now_ms
 from trackway.domain.tracking import record_event
-from trackway.store.batch_ledger import BatchLedger, Expected
+from trackway.store.batch_ledger import BatchLedger, Expected, Known
 from trackway.store.database import Contention, Database
 
 # Rows per transaction. Each batch costs a few reads and one executemany
@@ -102,6 +107,44 @@ class _Remembered(OrderedDict[str, Person]):
             self.popitem(last=False)
 
 
+class _Carry:
+    """What the last committed batch's ledger knew, for the next batch.
+
+    Only on SQLite, and only while it is still the database's state: the
+    next batch runs on the same connection, on which nothing was written
+    since (its `total_changes` did not move), and which saw no other
+    connection commit (`PRAGMA data_version` reads the same in both
+    transactions; a connection's own commits leave it alone). On
+    PostgreSQL each batch reads all it needs, as those reads lock the rows.
+    """
+
+    def __init__(self, sqlite: bool) -> None:
+        self._sqlite = sqlite
+        self._held: tuple[sqlite3.Connection, int, int, Known] | None = None
+        self._started: tuple[sqlite3.Connection, int] | None = None
+
+    def start(self, connection: Connection) -> Known | None:
+        """Called first in a batch's transaction: what is known, if still
+        true. Until `keep()`, nothing is carried, so a failed batch leaves
+        nothing behind."""
+        held, self._held, self._started = self._held, None, None
+        if not self._sqlite:
+            return None
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        version = connection.exec_driver_sql("PRAGMA data_version").scalar_one()
+        self._started = (driver, version)
+        if held is None or held[:3] != (driver, version, driver.total_changes):
+            return None
+        return held[3]
+
+    def keep(self, ledger: BatchLedger) -> None:
+        """Called once the batch that `start()` began has committed."""
+        if self._started is not None:
+            driver, version = self._started
+            self._held = (driver, version, driver.total_changes, ledger.known())
+
+
 def import_rows(
     database: Database,
     org_id: str,
@@ -120,9 +163,10 @@ def import_rows(
         raise ValueError("batch_size must be at least 1")
     totals = ImportTotals()
     identified = _Remembered()
+    carry = _Carry(database.is_sqlite)
     with fewer_collections():
         for batch in _batches(rows, batch_size):
-            _write_batch(database, org_id, batch, policy, identified, totals)
+            _write_batch(database, org_id, batch, policy, identified, totals, carry)
             if on_batch is not None:
                 on_batch(len(batch))
     return totals
@@ -153,6 +197,7 @@ def _write_batch(
     policy: Policy,
     identified: _Remembered,
     totals: ImportTotals,
+    carry: _Carry,
 ) -> None:
     """Write one batch, retrying it whole when a concurrent writer won a race.
 
@@ -166,7 +211,7 @@ def _write_batch(
                 if database.is_sqlite:
                     for pragma in _SQLITE_PRAGMAS:
                         connection.exec_driver_sql(pragma)
-                ledger = BatchLedger(connection)
+                ledger = BatchLedger(connection, carry.start(connection))
                 new = _not_stored(ledger, org_id, batch)
                 expected = _expected(new, policy)
                 ledger.prepare(org_id, expected, policy.session_gap_ms)
@@ -176,6 +221,7 @@ def _write_batch(
             if attempt == ATTEMPTS - 1:
                 raise
             continue
+        carry.keep(ledger)
         identified.remember(learned)
         metrics.record_batch_size(len(new))
         totals.events += batch_totals.events
