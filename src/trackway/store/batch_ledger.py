@@ -47,10 +47,7 @@ from trackway.store.batch_writes import (
     is_duplicate,
     list_parameters,
     named_sessions,
-    session_values,
     statements,
-    visitor_changes,
-    visitor_values,
 )
 from trackway.store.bulk import Bulk
 from trackway.store.ledger import SqlLedger, customer_values, execute
@@ -501,8 +498,8 @@ class BatchLedger(SqlLedger):
 
     def _flush_inserts(self) -> None:
         made = self._statements
-        news = [self._visitor_row(k) for k in self._new_visitors]
-        self._many(made.insert_visitors, news)
+        news = [self._visitors[k] for k in self._new_visitors]
+        made.insert_visitors.execute_objects(self.connection, news)
         claims = [
             {"org_id": org_id, "kind": i.kind.value, "value": i.value, "customer_id": c}
             for (org_id, i), c in self._claims.items()
@@ -513,8 +510,8 @@ class BatchLedger(SqlLedger):
         rows = [event_row(e) for e in self._events]
         rows.extend(change_row(r) for r in self._changes)
         made.insert_events.execute_values(self.connection, EVENT_COLUMNS, rows)
-        counts = [session_values(s) for s in self._added.values()]
-        self._many(made.count_sessions, counts)
+        counts = list(self._added.values())
+        made.count_sessions.execute_objects(self.connection, counts)
         self._new_visitors.clear()
         self._claims.clear()
         self._new_customers.clear()
@@ -526,7 +523,7 @@ class BatchLedger(SqlLedger):
     def _flush_updates(self) -> None:
         made = self._statements
         changed = [self._visitors[k] for k in sorted(self._changed_visitors)]
-        self._many(made.update_visitor, [visitor_changes(v) for v in changed if v])
+        made.update_visitor.execute_objects(self.connection, [v for v in changed if v])
         updated = [self._customers[k] for k in sorted(self._changed_customers)]
         self._many(made.update_customer, [customer_changes(c) for c in updated if c])
         seen = [
@@ -544,11 +541,6 @@ class BatchLedger(SqlLedger):
 
     def _many(self, statement: Bulk, rows: Sequence[dict[str, Any]]) -> None:
         statement.execute(self.connection, rows)
-
-    def _visitor_row(self, key: VisitorKey) -> dict[str, Any]:
-        visitor = self._visitors[key]
-        assert visitor is not None
-        return visitor_values(visitor)
 
     def _new_customer_row(self, key: CustomerKey) -> dict[str, Any]:
         customer = self._customers[key]

@@ -29,9 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from trackway.domain.model import (
     ChangeRecord,
     Customer,
-    Session,
     TrackingEvent,
-    Visitor,
 )
 from trackway.store.bulk import Bulk
 from trackway.store.jsontext import encode
@@ -241,14 +239,6 @@ def _touch() -> Any:
     )
 
 
-def visitor_changes(visitor: Visitor) -> dict[str, Any]:
-    """Parameters of the visitor's `_keyed_update`."""
-    params = {f"v_{name}": value for name, value in visitor_values(visitor).items()}
-    params["k_org_id"] = params.pop("v_org_id")
-    params["k_tracking_id"] = params.pop("v_tracking_id")
-    return params
-
-
 def is_duplicate(error: IntegrityError) -> bool:
     """True when a unique key was taken (not some other constraint)."""
     cause = error.orig
@@ -256,10 +246,6 @@ def is_duplicate(error: IntegrityError) -> bool:
         return True
     name = getattr(cause, "sqlite_errorname", "")
     return name in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE")
-
-
-def visitor_values(visitor: Visitor) -> dict[str, Any]:
-    return {c.name: getattr(visitor, c.name) for c in visitors.c}
 
 
 def customer_changes(customer: Customer) -> dict[str, Any]:
@@ -312,7 +298,3 @@ def change_row(record: ChangeRecord) -> tuple[Any, ...]:
         record.published_at,
         record.created_at,
     )
-
-
-def session_values(session: Session) -> dict[str, Any]:
-    return {c.name: getattr(session, c.name) for c in sessions.c}

@@ -4,11 +4,13 @@ SQLAlchemy's executemany converts every parameter of every row in Python.
 For the thousands of rows of an import batch, `Bulk` compiles its
 statement once for the connection's dialect, encodes the JSON parameters
 itself (the only ones that need converting), and gives the driver plain
-tuples, or dicts to a driver that takes named parameters.
+tuples, or dicts to a driver that takes named parameters. Rows that are
+domain objects whose attributes are named as the columns go in without a
+dict in between (`execute_objects`).
 """
 
 from collections.abc import Callable, Sequence
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -33,6 +35,9 @@ class Bulk:
         ]
         self._order: Callable[[dict[str, Any]], Any] | None = None
         self._positions: list[str] | None = None
+        self._names = list(compiled.positiontup or compiled.binds)
+        self._encoded = [i for i, name in enumerate(self._names) if name in self._json]
+        self._attributes = attrgetter(*map(_attribute, self._names))
         if compiled.positional:
             names = self._positions = list(compiled.positiontup or ())
             # itemgetter of one name gives a value, of several a tuple.
@@ -48,6 +53,25 @@ class Bulk:
         order = self._order
         params = list(rows) if order is None else [order(row) for row in rows]
         connection.exec_driver_sql(self.sql, params)
+
+    def execute_objects(self, connection: Connection, objects: Sequence[Any]) -> None:
+        """Run the statement once per object, each parameter read from the
+        attribute named as its column (a `k_` or `v_` prefix dropped)."""
+        if not objects:
+            return
+        params: list[Any] = [self._values(item) for item in objects]
+        if self._positions is None:
+            params = [dict(zip(self._names, row, strict=True)) for row in params]
+        connection.exec_driver_sql(self.sql, params)
+
+    def _values(self, item: Any) -> Sequence[Any]:
+        values = self._attributes(item)
+        if not self._encoded:
+            return values
+        row = list(values)
+        for position in self._encoded:
+            row[position] = encode(row[position])
+        return tuple(row)
 
     def execute_values(
         self,
@@ -65,6 +89,13 @@ class Bulk:
             assert list(names) == self._positions, "values out of order"
             params = rows
         connection.exec_driver_sql(self.sql, list(params))
+
+
+def _attribute(parameter: str) -> str:
+    """The attribute that gives `parameter`: its column's name."""
+    if parameter.startswith(("k_", "v_")):
+        return parameter[2:]
+    return parameter
 
 
 def _one(name: str) -> Callable[[dict[str, Any]], tuple[Any]]:
