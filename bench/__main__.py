@@ -56,7 +56,7 @@ def _plan(options: Options, report: Report) -> list[tuple[str, Stage]]:
 
     if "ceiling" in wanted:
         plan.append(("ceiling", with_bodies(ingest.ceiling)))
-    if wanted & {"ingest", "half", "million"}:
+    if wanted & {"ingest", "half", "profile", "million"}:
         plan.append(("ingest", with_bodies(ingest.ingest)))
     if "import" in wanted:
         plan.append(("import", imports.stage))

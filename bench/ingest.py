@@ -2,17 +2,17 @@
 
 The ingest stages share one server on one database, in this order: the
 closed-loop runs at each connection count, the run at half the rate of
-the first of them, then the run that keeps sending until the server has
-stored `--million` events. Each run starts in the bodies file where the
-one before stopped, so no run replays another's bodies until the file
-wraps around.
+the first of them, the run that `profile` samples, then the run that
+keeps sending until the server has stored `--million` events. Each run
+starts in the bodies file where the one before stopped, so no run replays
+another's bodies until the file wraps around.
 """
 
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import procstats
+from bench import procstats, profile
 from bench.options import Options
 from bench.report import Report, Target
 from bench.runs import MB, Bodies, Cursor, add_run, measured_run
@@ -56,6 +56,8 @@ def ingest(options: Options, report: Report, bodies: Bodies, folder: Path) -> No
             _ratio(options, report)
         if "half" in options.stages:
             _half(options, report, bodies, server, cursor, rate)
+        if "profile" in options.stages:
+            profile.stage(options, report, bodies, server, cursor)
         if "million" in options.stages:
             _million(options, report, bodies, server, cursor)
 

@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-STAGES = ("ceiling", "ingest", "half", "million", "import", "read", "postgres")
+STAGES = (
+    "ceiling", "ingest", "half", "profile", "million", "import", "read", "postgres",
+)  # fmt: skip
 RESULTS = Path(__file__).with_name("results")
 CACHE = Path(__file__).with_name(".cache")
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
