@@ -292,6 +292,28 @@ def test_a_bad_line_is_reported_by_number_and_the_rest_restored(
     assert [lines[0], '{"type": "comet"}'] == kept
 
 
+def test_a_line_that_is_not_utf8_is_rejected_and_kept_byte_for_byte(
+    api: Api, tmp_path: Path
+) -> None:
+    customers = make_history(api)
+    export_to(api, tmp_path / "acme.ndjson")
+    lines = (tmp_path / "acme.ndjson").read_bytes().splitlines()
+    bad = b'{"type": "com\xe9t"}'
+    lines.insert(2, bad)
+    (tmp_path / "broken.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    erase(api, customers)
+
+    result = cli(
+        api, "import", str(tmp_path / "broken.ndjson"),
+        "--rejected", str(tmp_path / "bad.ndjson"),
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert "line 3: is not an export record: it is not UTF-8 text" in result.stderr
+    assert get(api, f"/v1/customers/{customers[0]}")[0] == 200
+    assert (tmp_path / "bad.ndjson").read_bytes() == lines[0] + b"\n" + bad + b"\n"
+
+
 def test_a_dry_run_of_an_export_stores_nothing(api: Api, tmp_path: Path) -> None:
     customers = make_history(api)
     export_to(api, tmp_path / "acme.ndjson")

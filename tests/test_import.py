@@ -197,6 +197,20 @@ def test_bad_rows_are_reported_by_line_and_the_good_ones_stored(
     assert session["attributes"]["count"] == 1
 
 
+def test_a_problem_of_both_the_event_and_the_identity_is_said_once(
+    api: Api, tmp_path: Path
+) -> None:
+    long_session = "s" * 300
+    lines = [HEADER, f"u1,{long_session},home,2024-03-01 10:00:00,web"]
+    path = write_csv(tmp_path / "events.csv", lines)
+
+    result = run_import(api, path)
+
+    assert result.exit_code == 1
+    (line,) = [m for m in result.stderr.splitlines() if m.startswith("line 2:")]
+    assert line.count("sessionId must be") == 1
+
+
 def test_times_before_1970_or_far_ahead_are_rejected_by_line(
     api: Api, tmp_path: Path
 ) -> None:

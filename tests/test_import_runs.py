@@ -217,3 +217,58 @@ def test_a_large_file_checked_by_a_second_process_imports_the_same(
             csv.reader(text)
         )
     assert len(GOOD) == all_events(api)
+
+
+@pytest.mark.parametrize("checked_in", ["this process", "a second process"])
+def test_a_row_that_is_not_utf8_is_rejected_by_line_and_kept_byte_for_byte(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checked_in: str
+) -> None:
+    if checked_in == "a second process":
+        monkeypatch.setattr(import_command, "CHILD_CHECKS_FROM_BYTES", 0)
+    latin1 = "u1,s1,caf\xe9,2024-03-01 11:00:00,web".encode("latin-1")
+    good = [line.encode() for line in GOOD]
+    path = tmp_path / "events.csv"
+    path.write_bytes(b"\n".join([HEADER.encode(), good[0], latin1, *good[1:]]) + b"\n")
+    rejected = tmp_path / "rejected.csv"
+
+    result = run_import(api, path, "--rejected", str(rejected))
+
+    assert result.exit_code == 1
+    assert "line 3: is not UTF-8 text" in result.stderr
+    assert (str(len(GOOD)), "1") == (
+        summary(result)["events stored"],
+        summary(result)["rows rejected"],
+    )
+    assert rejected.read_bytes() == HEADER.encode() + b"\r\n" + latin1 + b"\r\n"
+
+
+def test_an_ndjson_line_that_is_not_utf8_is_rejected_by_line(
+    api: Api, tmp_path: Path
+) -> None:
+    good = b'{"event": "step", "timestamp": "2024-03-01T10:00:00Z", "user_id": "u1"}'
+    bad = good.replace(b'"step"', b'"st\xffep"')
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(b"\n".join([good, bad, good]) + b"\n")
+    rejected = tmp_path / "rejected.ndjson"
+
+    result = run_import(api, path, "--rejected", str(rejected))
+
+    assert result.exit_code == 1
+    assert "line 2: is not UTF-8 text" in result.stderr
+    assert summary(result)["events stored"] == "2"
+    assert rejected.read_bytes() == bad + b"\n"
+
+
+def test_a_row_the_csv_reader_refuses_is_written_to_the_rejected_file(
+    api: Api, tmp_path: Path
+) -> None:
+    too_long = f"u1,s1,step,2024-03-01 11:00:00,{'x' * 200_000}"
+    path = write(tmp_path / "events.csv", [HEADER, GOOD[0], too_long, GOOD[1]])
+    rejected = tmp_path / "rejected.csv"
+
+    result = run_import(api, path, "--rejected", str(rejected))
+
+    assert result.exit_code == 1
+    assert "line 3: is not valid CSV: field larger than field limit" in result.stderr
+    assert summary(result)["events stored"] == "2"
+    assert rejected.read_text().splitlines() == [HEADER, too_long]

@@ -210,7 +210,7 @@ def _read_and_check(
 
 # msgpack through msgspec builds the rows back several times faster than
 # pickle; a chunk it cannot carry (an integer beyond 64 bits in a meta
-# value) goes as a pickle.
+# value, a rejected row's bytes that are not UTF-8) goes as a pickle.
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Chunk)
 _MSGPACK, _PICKLE = b"m", b"p"
@@ -219,7 +219,7 @@ _MSGPACK, _PICKLE = b"m", b"p"
 def _encode(chunk: Chunk) -> bytes:
     try:
         return _MSGPACK + _encoder.encode(chunk)
-    except (msgspec.EncodeError, OverflowError):
+    except (msgspec.EncodeError, OverflowError, UnicodeEncodeError):
         return _PICKLE + pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
 
 

@@ -16,6 +16,9 @@ Choices a user should know:
 - CSV cells are text; a meta column whose name ends in `Num` or `Bool`
   has its text read as a number or boolean first (`12.5`, `true`), so the
   suffix rules can be met. NDJSON values are taken as they are.
+- Bytes that are not UTF-8 reject their row, not the file: the text is
+  read with each such byte kept as an escape (Python's `surrogateescape`),
+  which `is_utf8()` finds and `--rejected` writes back as it was.
 - An imported event's id is derived from its time, its line number and
   the row's values (`row_event_id`). Importing the same file again finds
   its events stored and stores nothing twice; two identical rows on two
@@ -119,9 +122,10 @@ class Source:
         try:
             self.size = path.stat().st_size
             self._text = _text_stream(self._raw)
+            self._lines = _Lines(self._text)
             self._csv = None
             if format is Format.CSV:
-                self._csv = csv.reader(self._text, strict=True)
+                self._csv = csv.reader(self._lines, strict=True)
             self.header = None if self._csv is None else self._read_header()
         except BaseException:
             self._raw.close()
@@ -150,21 +154,26 @@ class Source:
             raise FileError(f"line 1: the header is not valid CSV: {error}") from None
         if not header:
             raise FileError("the file is empty; a CSV import needs a header row")
+        if not all(map(is_utf8, header)):
+            raise FileError("line 1: the header is not UTF-8 text")
         return header
 
     def _csv_records(self) -> Iterator[Record | Rejected]:
         assert self._csv is not None and self.header is not None
         reader = self._csv
         header = self.header
+        taken = self._lines.taken
         while True:
             line = reader.line_num + 1
+            taken.clear()
             # Not `with _reading(line)`: a context manager per row costs
             # a few percent of checking a file.
             try:
                 cells = next(reader, None)
             except csv.Error as error:
                 # The reader starts afresh on the next line.
-                yield Rejected(line, f"is not valid CSV: {error}")
+                text = "".join(taken).rstrip("\r\n")
+                yield Rejected(line, f"is not valid CSV: {error}", text)
                 continue
             except _UNREADABLE as error:
                 raise _unreadable(line, error) from None
@@ -211,11 +220,39 @@ def _text_stream(raw: io.BufferedReader) -> io.TextIOWrapper:
         binary = gzip.GzipFile(fileobj=raw, mode="rb")
     raw.seek(0)
     # utf-8-sig: spreadsheet programs start CSV files with a byte-order mark.
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    return io.TextIOWrapper(
+        binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
 
 
-# What stops reading a file altogether (UnicodeDecodeError is a ValueError).
-_UNREADABLE = (UnicodeDecodeError, OSError, EOFError, zlib.error)
+class _Lines:
+    """The lines of a text, keeping those of the record being read
+    (`taken`), so that a row the CSV reader refuses can be written back."""
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self._text = text
+        self.taken: list[str] = []
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._text)
+        self.taken.append(line)
+        return line
+
+
+# The escapes that stand for bytes that are not UTF-8.
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+def is_utf8(text: str) -> bool:
+    """False when `text`, as read here, holds bytes that are not UTF-8."""
+    return text.isascii() or _ESCAPED.search(text) is None
+
+
+# What stops reading a file altogether.
+_UNREADABLE = (OSError, EOFError, zlib.error)
 
 
 @contextmanager
@@ -228,12 +265,15 @@ def _reading(line: int) -> Iterator[None]:
 
 
 def _unreadable(line: int, error: BaseException) -> FileError:
-    if isinstance(error, UnicodeDecodeError):
-        return FileError(f"line {line}: the file is not UTF-8 text")
     return FileError(f"line {line}: cannot read the file: {error}")
 
 
+_NOT_UTF8 = "is not UTF-8 text"
+
+
 def _csv_record(line: int, header: list[str], cells: list[str]) -> Record | Rejected:
+    if not all(map(is_utf8, cells)):
+        return Rejected(line, _NOT_UTF8, cells)
     if len(cells) != len(header):
         reason = f"has {len(cells)} fields where the header has {len(header)}"
         return Rejected(line, reason, cells)
@@ -241,6 +281,8 @@ def _csv_record(line: int, header: list[str], cells: list[str]) -> Record | Reje
 
 
 def _ndjson_record(line: int, text: str) -> Record | Rejected:
+    if not is_utf8(text):
+        return Rejected(line, _NOT_UTF8, text)
     try:
         values = msgspec.json.decode(text)
     except msgspec.DecodeError as error:
@@ -434,8 +476,9 @@ def _in_column(problem: Problem, columns: dict[str, str]) -> Problem:
 
 
 def rejection(record: Record, error: Invalid) -> Rejected:
-    """The rejection of a record, in one line for the user."""
-    reason = "; ".join(p.detail for p in error.problems)
+    """The rejection of a record, in one line for the user; a problem the
+    event and the identity call of a row share is said once."""
+    reason = "; ".join(dict.fromkeys(p.detail for p in error.problems))
     return Rejected(record.line, reason, record.raw)
 
 

@@ -22,7 +22,10 @@ class RejectedFile:
         self.path = path
         self.format = format
         self.rows = 0
-        self._file: IO[str] = path.open("w", encoding="utf-8", newline="")
+        # surrogateescape: bytes that were not UTF-8 go back as they came.
+        self._file: IO[str] = path.open(
+            "w", encoding="utf-8", errors="surrogateescape", newline=""
+        )
         self._csv = csv.writer(self._file) if format is Format.CSV else None
         if isinstance(first, list) and self._csv is not None:
             self._csv.writerow(first)
