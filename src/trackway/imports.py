@@ -162,24 +162,26 @@ class Source:
         assert self._csv is not None and self.header is not None
         reader = self._csv
         header = self.header
-        taken = self._lines.taken
+        lines = self._lines
         while True:
             line = reader.line_num + 1
-            taken.clear()
+            lines.start()
             # Not `with _reading(line)`: a context manager per row costs
             # a few percent of checking a file.
             try:
                 cells = next(reader, None)
             except csv.Error as error:
                 # The reader starts afresh on the next line.
-                text = "".join(taken).rstrip("\r\n")
+                text = "".join(lines.taken).rstrip("\r\n")
                 yield Rejected(line, f"is not valid CSV: {error}", text)
                 continue
             except _UNREADABLE as error:
                 raise _unreadable(line, error) from None
             if cells is None:
                 return
-            if cells:
+            if lines.escaped:
+                yield Rejected(line, _NOT_UTF8, cells)
+            elif cells:
                 yield _csv_record(line, header, cells)
 
     def _ndjson_records(self) -> Iterator[Record | Rejected]:
@@ -227,11 +229,18 @@ def _text_stream(raw: io.BufferedReader) -> io.TextIOWrapper:
 
 class _Lines:
     """The lines of a text, keeping those of the record being read
-    (`taken`), so that a row the CSV reader refuses can be written back."""
+    (`taken`), so that a row the CSV reader refuses can be written back,
+    and whether any of them holds bytes that are not UTF-8 (`escaped`)."""
 
     def __init__(self, text: io.TextIOWrapper) -> None:
         self._text = text
         self.taken: list[str] = []
+        self.escaped = False
+
+    def start(self) -> None:
+        """Called before each record is read."""
+        self.taken.clear()
+        self.escaped = False
 
     def __iter__(self) -> "_Lines":
         return self
@@ -239,6 +248,8 @@ class _Lines:
     def __next__(self) -> str:
         line = next(self._text)
         self.taken.append(line)
+        if not line.isascii() and not is_utf8(line):
+            self.escaped = True
         return line
 
 
@@ -272,8 +283,6 @@ _NOT_UTF8 = "is not UTF-8 text"
 
 
 def _csv_record(line: int, header: list[str], cells: list[str]) -> Record | Rejected:
-    if not all(map(is_utf8, cells)):
-        return Rejected(line, _NOT_UTF8, cells)
     if len(cells) != len(header):
         reason = f"has {len(cells)} fields where the header has {len(header)}"
         return Rejected(line, reason, cells)
