@@ -3,8 +3,8 @@ the ceiling would leave each request.
 
 py-spy samples the server while wrk loads it at the first connection
 count, as the closed-loop run does. It keeps only samples of threads
-that are running, not waiting (for the network, the disk or the GIL):
-the server's CPU, which is what limits it. Each sample is charged to a
+it sees running rather than idle (blocked waiting for the network, a
+lock or the GIL): the server's CPU, which is what limits it. Each sample is charged to a
 layer by its innermost frame, so C work counts for the Python frame that
 called it: msgspec decoding for the route that decodes, and SQLite's own
 work (which runs without the GIL) for the function that hands it a
