@@ -162,9 +162,8 @@ class BatchLedger(SqlLedger):
         and read the rest, in a few queries."""
         named = {visitor for visitor, _, _ in expected.visits}
         self._recall_visitors(org_id, named)
-        self._read_visitors(
-            org_id, sorted(t for t in named if self._unknown(org_id, t))
-        )
+        unknown = [t for t in named if (org_id, t) not in self._visitors]
+        self._read_visitors(org_id, sorted(unknown))
         fresh = [t for t in named if self._visitors[(org_id, t)] is None]
         self._read_all_sessions(
             org_id, [t for t in fresh if (org_id, t) not in self._all_sessions]
@@ -179,7 +178,8 @@ class BatchLedger(SqlLedger):
         if times:
             gapped = {t for t, session, _ in expected.visits if session is None}
             window = (min(times) - gap, max(times) + gap)
-            uncovered = [t for t in gapped if not self._covered(org_id, t, window)]
+            low, high = window
+            uncovered = [t for t in gapped if not self._held((org_id, t), low, high)]
             self._read_window(org_id, sorted(uncovered), window)
         self._recall_owners(org_id, expected.identifiers)
         self._read_owners(org_id, expected.identifiers)
@@ -211,23 +211,20 @@ class BatchLedger(SqlLedger):
             if owner is not None and (org_id, owner) in known.customers:
                 self._customers[(org_id, owner)] = known.customers[(org_id, owner)]
 
-    def _unknown(self, org_id: str, tracking_id: str) -> bool:
-        return (org_id, tracking_id) not in self._visitors
-
     def _unknown_session(self, org_id: str, tracking_id: str, session_id: str) -> bool:
-        """True when the visitor is stored and its session is not known."""
+        """True when the session may be stored and is not held. (Visitors
+        not stored have all their sessions held, from `_read_all_sessions`.)"""
         key = (org_id, tracking_id)
-        if self._visitors[key] is None or key in self._all_sessions:
+        if key in self._all_sessions:
             return False
         return session_id not in self._sessions.get(key, {})
 
-    def _covered(self, org_id: str, tracking_id: str, window: tuple[int, int]) -> bool:
-        """True when the visitor's sessions in `window` are all held."""
-        key = (org_id, tracking_id)
-        if key in self._all_sessions or self._visitors[key] is None:
+    def _held(self, key: VisitorKey, low: int, high: int) -> bool:
+        """True when the visitor's sessions from `low` to `high` are all held."""
+        if key in self._all_sessions:
             return True
         held = self._windows.get(key)
-        return held is not None and held[0] <= window[0] <= window[1] <= held[1]
+        return held is not None and held[0] <= low <= high <= held[1]
 
     def _read_visitors(self, org_id: str, wanted: list[str]) -> None:
         query = self._statements.visitors
@@ -419,12 +416,10 @@ class BatchLedger(SqlLedger):
     ) -> Session | None:
         key = (org_id, tracking_id)
         low, high = at - gap, at + gap
-        if key not in self._all_sessions:
-            covered = self._windows.get(key)
-            if covered is None or not covered[0] <= low <= high <= covered[1]:
-                params = {"org": org_id, "ids": [tracking_id], "low": low}
-                found = self._rows(self._statements.window, {**params, "high": high})
-                self._keep_sessions(found)
+        if not self._held(key, low, high):
+            params = {"org": org_id, "ids": [tracking_id], "low": low}
+            found = self._rows(self._statements.window, {**params, "high": high})
+            self._keep_sessions(found)
         chosen: Session | None = None
         for session in self._sessions.get(key, {}).values():
             if session is None or session.last_event_at < low:
