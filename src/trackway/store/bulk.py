@@ -33,15 +33,11 @@ class Bulk:
             for name, bind in compiled.binds.items()
             if isinstance(bind.type, JsonText)
         ]
-        self._order: Callable[[dict[str, Any]], Any] | None = None
-        self._positions: list[str] | None = None
-        self._names = list(compiled.positiontup or compiled.binds)
-        self._encoded = [i for i, name in enumerate(self._names) if name in self._json]
-        self._attributes = attrgetter(*map(_attribute, self._names))
-        if compiled.positional:
-            names = self._positions = list(compiled.positiontup or ())
-            # itemgetter of one name gives a value, of several a tuple.
-            self._order = itemgetter(*names) if len(names) > 1 else _one(names[0])
+        names = self._names = list(compiled.positiontup or compiled.binds)
+        self._positions = names if compiled.positional else None
+        self._order = _tuple_of(itemgetter, names) if compiled.positional else None
+        self._encoded = [i for i, name in enumerate(names) if name in self._json]
+        self._attributes = _tuple_of(attrgetter, [_attribute(n) for n in names])
 
     def execute(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Run the statement once per row; `rows` are changed (JSON encoded)."""
@@ -98,5 +94,12 @@ def _attribute(parameter: str) -> str:
     return parameter
 
 
-def _one(name: str) -> Callable[[dict[str, Any]], tuple[Any]]:
-    return lambda row: (row[name],)
+def _tuple_of(
+    getter: Callable[..., Callable[[Any], Any]], names: list[str]
+) -> Callable[[Any], tuple[Any, ...]]:
+    """`getter(*names)`, giving a tuple even for one name (itemgetter and
+    attrgetter of one name give the value alone)."""
+    if len(names) > 1:
+        return getter(*names)
+    one = getter(names[0])
+    return lambda row: (one(row),)
