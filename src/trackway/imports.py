@@ -154,7 +154,7 @@ class Source:
             raise FileError(f"line 1: the header is not valid CSV: {error}") from None
         if not header:
             raise FileError("the file is empty; a CSV import needs a header row")
-        if not all(map(is_utf8, header)):
+        if self._lines.escaped:
             raise FileError("line 1: the header is not UTF-8 text")
         return header
 
@@ -248,7 +248,7 @@ class _Lines:
     def __next__(self) -> str:
         line = next(self._text)
         self.taken.append(line)
-        if not line.isascii() and not is_utf8(line):
+        if not is_utf8(line):
             self.escaped = True
         return line
 
