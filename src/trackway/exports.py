@@ -145,7 +145,7 @@ def is_export(first_line: bytes | str) -> bool:
     """True when `first_line` is the header of an export file."""
     try:
         return MARK in _peek.decode(first_line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeEncodeError):
         return False
 
 
@@ -175,6 +175,10 @@ def decode(line: bytes | str, org_id: str) -> Exported:
         return _record(parsed, org_id)
     except msgspec.DecodeError as error:
         raise FormatError(str(error)) from None
+    except UnicodeEncodeError:
+        # A line read as text holds bytes that are not UTF-8 as escapes,
+        # which msgspec cannot take back to bytes.
+        raise FormatError("it is not UTF-8 text") from None
     except InvalidOperation:
         raise FormatError("a number's exponent is out of range") from None
     except Invalid as error:

@@ -18,7 +18,7 @@ Choices a user should know:
   suffix rules can be met. NDJSON values are taken as they are.
 - Bytes that are not UTF-8 reject their row, not the file: the text is
   read with each such byte kept as an escape (Python's `surrogateescape`),
-  which `is_utf8()` finds and `--rejected` writes back as it was.
+  which `_is_utf8()` finds and `--rejected` writes back as it was.
 - An imported event's id is derived from its time, its line number and
   the row's values (`row_event_id`). Importing the same file again finds
   its events stored and stores nothing twice; two identical rows on two
@@ -248,7 +248,7 @@ class _Lines:
     def __next__(self) -> str:
         line = next(self._text)
         self.taken.append(line)
-        if not is_utf8(line):
+        if not _is_utf8(line):
             self.escaped = True
         return line
 
@@ -257,7 +257,7 @@ class _Lines:
 _ESCAPED = re.compile("[\udc80-\udcff]")
 
 
-def is_utf8(text: str) -> bool:
+def _is_utf8(text: str) -> bool:
     """False when `text`, as read here, holds bytes that are not UTF-8."""
     return text.isascii() or _ESCAPED.search(text) is None
 
@@ -290,7 +290,7 @@ def _csv_record(line: int, header: list[str], cells: list[str]) -> Record | Reje
 
 
 def _ndjson_record(line: int, text: str) -> Record | Rejected:
-    if not is_utf8(text):
+    if not _is_utf8(text):
         return Rejected(line, _NOT_UTF8, text)
     try:
         values = msgspec.json.decode(text)

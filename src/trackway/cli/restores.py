@@ -16,7 +16,7 @@ import typer
 from trackway import exports
 from trackway.cli.common import fail, open_database, org_id_of
 from trackway.cli.progress import Bar
-from trackway.imports import FileError, Format, Rejected, is_utf8, open_source
+from trackway.imports import FileError, Format, Rejected, open_source
 from trackway.rejects import RejectedFile
 from trackway.settings import Settings
 from trackway.store.database import Database
@@ -32,7 +32,7 @@ def is_export_file(file: Path) -> bool:
             first = next(source.lines(), None)
     except FileError:
         return False
-    return first is not None and is_utf8(first[1]) and exports.is_export(first[1])
+    return first is not None and exports.is_export(first[1])
 
 
 @dataclass(slots=True)
@@ -108,8 +108,6 @@ def _restore(
 
 
 def _check_header(first: str) -> None:
-    if not is_utf8(first):
-        fail("line 1: the header is not UTF-8 text")
     try:
         exports.read_header(first)
     except exports.FormatError as error:
@@ -134,18 +132,12 @@ def _records(
         number, text = numbered
         tally.read += 1
         try:
-            yield _decoded(text, org_id)
+            yield exports.decode(text, org_id)
         except exports.FormatError as error:
             tally.rejected += 1
             bar.say(f"line {number}: is not an export record: {error}")
             if rejects is not None:
                 rejects.write(Rejected(number, str(error), text))
-
-
-def _decoded(text: str, org_id: str) -> Exported:
-    if not is_utf8(text):
-        raise exports.FormatError("it is not UTF-8 text")
-    return exports.decode(text, org_id)
 
 
 def _print_summary(tally: _Tally, dry_run: bool, seconds: float) -> None:
